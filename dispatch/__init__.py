@@ -1,0 +1,1 @@
+"""Dispatch: a manufacturer's call centre between customers and local service providers."""

@@ -1,0 +1,104 @@
+"""HTTP only: schemas and thin views. Every error is JSON naming the bad fields."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+from dispatch.api.context import close_db
+from dispatch.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Nested validation messages as {"customer.phone": ["..."]}, one key per bad field."""
+    if isinstance(errors, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in errors.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                path = prefix or "_schema"
+            for sub, msgs in flatten(value, path).items():
+                out.setdefault(sub, []).extend(msgs)
+        return out
+    if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
+        return {prefix or "_schema": list(errors)}
+    if isinstance(errors, list):
+        out = {}
+        for item in errors:
+            for sub, msgs in flatten(item, prefix).items():
+                out.setdefault(sub, []).extend(msgs)
+        return out
+    return {prefix or "_schema": [str(errors)]}
+
+
+class DispatchApi(Api):
+    """flask-smorest's Api with one error shape: code, status, message, errors{field: [msg]}."""
+
+    def handle_http_exception(self, error: HTTPException):
+        payload, code, headers = super().handle_http_exception(error)
+        if "errors" in payload:
+            # webargs nests by location ("json", "query", "headers"); the field name is enough.
+            by_location = payload["errors"]
+            merged: dict[str, list[str]] = {}
+            for location_errors in by_location.values() if isinstance(by_location, dict) else [by_location]:
+                merged.update(flatten(location_errors))
+            payload["errors"] = merged
+            payload.setdefault("message", "invalid " + ", ".join(sorted(merged)))
+        payload.setdefault("message", error.description if code != 500 else "internal error")
+        return payload, code, headers
+
+
+def _domain_error(error: DomainError):
+    response = jsonify(
+        code=error.status,
+        status=HTTP_STATUS_CODES.get(error.status, "Error"),
+        message=error.message,
+        errors=error.fields,
+    )
+    response.status_code = error.status
+    return response
+
+
+def _unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return error
+    log.exception("unhandled error")  # the trace goes to the log, never to the client
+    return current_app.extensions["dispatch.api"].handle_http_exception(InternalServerError())
+
+
+def init_api(app: Flask) -> DispatchApi:
+    """Register the API's blueprints, its error handlers and its security scheme."""
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "security": [{"bearerAuth": []}],
+            "info": {
+                "description": (
+                    "Dispatch puts headquarters between customers and local service providers: "
+                    "sales become routed work orders, providers close them, and every claim is "
+                    "checked with the customer. Authenticate with `Authorization: Bearer <token>`."
+                )
+            },
+        },
+    )
+    api = DispatchApi(app)
+    app.extensions["dispatch.api"] = api
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {"type": "http", "scheme": "bearer", "description": "A token from `dispatch token create`"},
+    )
+    from dispatch.api import customers, health, reference, sales, work_orders
+
+    for module in (health, sales, customers, work_orders, reference):
+        api.register_blueprint(module.blp)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.teardown_appcontext(close_db)
+    return api

@@ -1,0 +1,38 @@
+"""Find a customer from any one of phone, name or address; see everything about them at once."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dispatch import customers
+from dispatch.api.context import db, setting
+from dispatch.api.schemas import CustomerCardOut, CustomerListOut, CustomerQuery
+from dispatch.api.security import requires
+from dispatch.models import Role
+
+blp = Blueprint("customers", __name__, url_prefix="/api/v1", description="Find customers")
+
+HQ_READERS = (Role.AGENT, Role.CALLBACK, Role.SUPERVISOR, Role.ADMIN)
+
+
+@blp.route("/customers")
+class Customers(MethodView):
+    @requires(*HQ_READERS)
+    @blp.arguments(CustomerQuery, location="query")
+    @blp.response(200, CustomerListOut(many=True))
+    def get(self, query):
+        """Find customers by exactly one of: phone (any format), part of the name, part of an address.
+
+        At most 50 matches, by name.
+        """
+        return customers.search(db(), region=setting("DEFAULT_REGION"), **query)
+
+
+@blp.route("/customers/<int:customer_id>")
+class Customer(MethodView):
+    @requires(*HQ_READERS)
+    @blp.response(200, CustomerCardOut)
+    def get(self, customer_id):
+        """The customer's card: units, and every work order with its visits and history."""
+        return customers.get_card(db(), customer_id)

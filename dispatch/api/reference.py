@@ -1,0 +1,105 @@
+"""Reference data managed by admins: cities, product lines and models, providers, coverage, installers."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dispatch import reference
+from dispatch.api import schemas as s
+from dispatch.api.context import actor, db, setting
+from dispatch.api.security import requires, writes
+from dispatch.models import City, Coverage, ProductLine, ProductModel, Provider, Role
+
+blp = Blueprint("reference", __name__, url_prefix="/api/v1", description="Reference data (admin)")
+
+EVERYONE = tuple(Role)
+HQ = (Role.AGENT, Role.CALLBACK, Role.SUPERVISOR, Role.ADMIN)
+
+
+def _collection(path: str, noun: str, model, schema_in, schema_out, upsert, readers) -> None:
+    """GET lists every row; POST (admin) creates or updates the row with that code or name."""
+
+    class Collection(MethodView):
+        @blp.doc(summary=f"List {noun}")
+        @requires(*readers)
+        @blp.response(200, schema_out(many=True))
+        def get(self):
+            return reference.list_rows(db(), model)
+
+        @blp.doc(summary=f"Create or update one of the {noun} (matched by its code or name)")
+        @requires(Role.ADMIN)
+        @writes
+        @blp.arguments(schema_in)
+        @blp.response(201, schema_out)
+        def post(self, data):
+            return upsert(db(), actor(), **data)
+
+    Collection.__name__ = f"{noun.title().replace(' ', '')}Collection"
+    blp.route(path, endpoint=noun.replace(" ", "_"))(Collection)
+
+
+_collection("/cities", "cities", City, s.CityIn, s.CityOut, reference.upsert_city, EVERYONE)
+_collection(
+    "/product-lines",
+    "product lines",
+    ProductLine,
+    s.ProductLineIn,
+    s.ProductLineOut,
+    reference.upsert_product_line,
+    EVERYONE,
+)
+_collection(
+    "/product-models",
+    "product models",
+    ProductModel,
+    s.ProductModelIn,
+    s.ProductModelOut,
+    reference.upsert_product_model,
+    EVERYONE,
+)
+_collection("/coverage", "coverage", Coverage, s.CoverageIn, s.CoverageOut, reference.upsert_coverage, HQ)
+
+
+@blp.route("/providers")
+class Providers(MethodView):
+    @requires(*HQ)
+    @blp.response(200, s.ProviderOut(many=True))
+    def get(self):
+        """List providers, with their review flag."""
+        return reference.list_rows(db(), Provider)
+
+    @requires(Role.ADMIN)
+    @writes
+    @blp.arguments(s.ProviderIn)
+    @blp.response(201, s.ProviderOut)
+    def post(self, data):
+        """Create or update a provider (matched by code)."""
+        return reference.upsert_provider(db(), actor(), region=setting("DEFAULT_REGION"), **data)
+
+
+@blp.route("/coverage/<int:coverage_id>")
+class CoverageItem(MethodView):
+    @requires(Role.ADMIN)
+    @writes
+    @blp.response(204)
+    def delete(self, coverage_id):
+        """Stop routing new orders of that city and product line to that provider."""
+        reference.delete_coverage(db(), actor(), coverage_id)
+
+
+@blp.route("/installers")
+class Installers(MethodView):
+    @requires(*HQ, Role.PROVIDER)
+    @blp.response(200, s.InstallerOut(many=True))
+    def get(self):
+        """List installers; a provider sees only its own."""
+        return reference.list_installers(db(), actor())
+
+    @requires(Role.ADMIN)
+    @writes
+    @blp.arguments(s.InstallerIn)
+    @blp.response(201, s.InstallerOut)
+    def post(self, data):
+        """Create or update an installer (matched by code) of a provider."""
+        return reference.upsert_installer(db(), actor(), **data)

@@ -1,0 +1,355 @@
+"""Request and response schemas, written by hand and named by direction (In, Out, Query)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates_schema
+
+from dispatch.models import NotCompletedReason, OrderKind, OrderState, Outcome, Seniority
+
+FAULT_CATEGORIES = (
+    "no_hot_water",
+    "leak",
+    "ignition",
+    "error_code",
+    "noise",
+    "pressure",
+    "electrical",
+    "water_quality",
+    "other",
+)
+
+
+def _text(max_len: int, **kw) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=max_len), **kw)
+
+
+class Strict(ma.Schema):
+    """Unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+
+class WindowIn(Strict):
+    start = fields.DateTime(
+        required=True,
+        metadata={"description": "ISO 8601. Without an offset it is read in the customer's city's time."},
+    )
+    end = fields.DateTime(required=True)
+
+
+class WindowOut(ma.Schema):
+    start = fields.DateTime(attribute="appointment_start")
+    end = fields.DateTime(attribute="appointment_end")
+    local_start = fields.Method("_local_start", metadata={"description": "In the city's time zone"})
+    local_end = fields.Method("_local_end")
+    timezone = fields.String(attribute="city.timezone")
+
+    def _local(self, order, value):
+        return value.astimezone(ZoneInfo(order.city.timezone)).isoformat() if value else None
+
+    def _local_start(self, order):
+        return self._local(order, order.appointment_start)
+
+    def _local_end(self, order):
+        return self._local(order, order.appointment_end)
+
+
+class PageQuery(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1), strict=False)
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200), strict=False)
+
+
+# --- sales -----------------------------------------------------------------------------------
+
+
+class CustomerIn(Strict):
+    name = _text(160, required=True)
+    phone = _text(40, required=True, metadata={"example": "+1 415 555 0100"})
+    address = _text(300, required=True)
+    city = _text(120, required=True)
+
+
+class SaleItemIn(Strict):
+    product_line = _text(40, metadata={"description": "Optional check: the model's product line code"})
+    model = _text(60, required=True)
+    serial_number = _text(80, load_default=None)
+    delivery = fields.Boolean(load_default=False)
+    installation = fields.Boolean(load_default=False)
+
+
+class SaleIn(Strict):
+    shop = _text(160, required=True)
+    salesperson = _text(160, required=True)
+    sold_at = fields.DateTime(required=True)
+    customer = fields.Nested(CustomerIn, required=True)
+    items = fields.List(fields.Nested(SaleItemIn), required=True, validate=validate.Length(min=1, max=20))
+    appointment = fields.Nested(WindowIn, load_default=None)
+
+
+class ProviderRefOut(ma.Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class WorkOrderSummaryOut(ma.Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    state = fields.String()
+    unit_id = fields.Integer()
+    provider = fields.Nested(ProviderRefOut, allow_none=True)
+    appointment = fields.Method("_window")
+
+    def _window(self, order):
+        return WindowOut().dump(order) if order.appointment_start else None
+
+
+class UnitOut(ma.Schema):
+    id = fields.Integer()
+    model = fields.String(attribute="product_model.code")
+    product_line = fields.String(attribute="product_model.product_line.code")
+    serial_number = fields.String(allow_none=True)
+    address = fields.String()
+    city = fields.String(attribute="city.name")
+    purchased_at = fields.DateTime(allow_none=True)
+
+
+class SaleOut(ma.Schema):
+    id = fields.Integer(attribute="sale.id")
+    channel = fields.String(attribute="sale.channel")
+    customer_id = fields.Integer(attribute="sale.customer_id")
+    customer_created = fields.Boolean()
+    units = fields.List(fields.Nested(UnitOut))
+    work_orders = fields.List(fields.Nested(WorkOrderSummaryOut))
+
+
+# --- work orders -----------------------------------------------------------------------------
+
+
+class EventOut(ma.Schema):
+    seq = fields.Integer()
+    at = fields.DateTime(attribute="occurred_at")
+    actor = fields.String()
+    action = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class VisitOut(ma.Schema):
+    id = fields.Integer()
+    outcome = fields.String()
+    reason = fields.String(allow_none=True)
+    installer_id = fields.Integer()
+    installer = fields.String(attribute="installer.name")
+    visited_at = fields.DateTime()
+    note = fields.String(allow_none=True)
+    closed_at = fields.DateTime()
+
+
+class CustomerBriefOut(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phone = fields.String()
+    address = fields.String()
+    city = fields.String(attribute="city.name")
+
+
+class WorkOrderOut(WorkOrderSummaryOut):
+    city = fields.String(attribute="city.name")
+    product_line = fields.String(attribute="product_line.code")
+    customer = fields.Nested(CustomerBriefOut)
+    unit = fields.Nested(UnitOut)
+    sale_id = fields.Integer(allow_none=True)
+    fault_category = fields.String(allow_none=True)
+    fault_description = fields.String(allow_none=True)
+    repeat_of_id = fields.Integer(allow_none=True)
+    visits = fields.List(fields.Nested(VisitOut))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class WorkOrderDetailOut(WorkOrderOut):
+    history = fields.List(fields.Nested(EventOut))
+
+
+class WorkOrderPageOut(ma.Schema):
+    items = fields.List(fields.Nested(WorkOrderOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class WorkOrderQuery(PageQuery):
+    state = fields.String(validate=validate.OneOf([s.value for s in OrderState]))
+    kind = fields.String(validate=validate.OneOf([k.value for k in OrderKind]))
+    city = fields.String(validate=validate.Length(min=1, max=120))
+    provider_id = fields.Integer(strict=False, metadata={"description": "Headquarters' roles only"})
+    customer_id = fields.Integer(strict=False)
+    date_from = fields.DateTime(metadata={"description": "Appointment starts at or after (inclusive)"})
+    date_to = fields.DateTime(metadata={"description": "Appointment starts before (exclusive)"})
+
+
+class CloseIn(Strict):
+    outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in Outcome]))
+    reason = fields.String(load_default=None, validate=validate.OneOf([r.value for r in NotCompletedReason]))
+    installer_id = fields.Integer(required=True, strict=True)
+    visited_at = fields.AwareDateTime(required=True)
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _reason_matches_outcome(self, data, **_kw):
+        if data.get("outcome") == Outcome.NOT_COMPLETED and not data.get("reason"):
+            raise ma.ValidationError("is required when the outcome is not_completed", "reason")
+        if data.get("outcome") == Outcome.COMPLETED and data.get("reason"):
+            raise ma.ValidationError("must be empty when the outcome is completed", "reason")
+
+
+class BookIn(Strict):
+    window = fields.Nested(WindowIn, required=True)
+
+
+class RepairIn(Strict):
+    serial_number = _text(80)
+    unit_id = fields.Integer(strict=True)
+    fault_category = fields.String(required=True, validate=validate.OneOf(FAULT_CATEGORIES))
+    fault_description = _text(2000, required=True)
+    appointment = fields.Nested(WindowIn, load_default=None)
+
+    @validates_schema
+    def _one_unit(self, data, **_kw):
+        if bool(data.get("serial_number")) == bool(data.get("unit_id")):
+            raise ma.ValidationError("give exactly one of serial_number, unit_id", "serial_number")
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+class CustomerQuery(Strict):
+    phone = fields.String(validate=validate.Length(min=3, max=40))
+    name = fields.String(validate=validate.Length(min=2, max=160))
+    address = fields.String(validate=validate.Length(min=3, max=300))
+
+    @validates_schema
+    def _exactly_one(self, data, **_kw):
+        if len([k for k in ("phone", "name", "address") if data.get(k)]) != 1:
+            raise ma.ValidationError("give exactly one of phone, name, address", "_schema")
+
+
+class OrderInCardOut(WorkOrderSummaryOut):
+    fault_category = fields.String(allow_none=True)
+    fault_description = fields.String(allow_none=True)
+    repeat_of_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    visits = fields.List(fields.Nested(VisitOut))
+    history = fields.List(fields.Nested(EventOut))
+
+
+class CustomerUnitOut(UnitOut):
+    work_orders = fields.List(fields.Nested(OrderInCardOut))
+
+
+class CustomerListOut(CustomerBriefOut):
+    created_at = fields.DateTime()
+
+
+class CustomerCardOut(CustomerListOut):
+    units = fields.List(fields.Nested(CustomerUnitOut))
+
+
+# --- reference data --------------------------------------------------------------------------
+
+
+class CityIn(Strict):
+    name = _text(120, required=True)
+    timezone = _text(64, required=True, metadata={"example": "America/Chicago"})
+    region = fields.String(load_default="US", validate=validate.Length(equal=2))
+
+
+class CityOut(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    timezone = fields.String()
+    region = fields.String()
+
+
+class ProductLineIn(Strict):
+    code = _text(40, required=True)
+    name = _text(120, required=True)
+
+
+class ProductLineOut(ma.Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class ProductModelIn(Strict):
+    code = _text(60, required=True)
+    name = _text(160, required=True)
+    product_line = _text(40, required=True)
+
+
+class ProductModelOut(ma.Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    product_line = fields.String(attribute="product_line.code")
+
+
+class ProviderIn(Strict):
+    code = _text(40, required=True)
+    name = _text(160, required=True)
+    phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    active = fields.Boolean(load_default=True)
+
+
+class ProviderOut(ma.Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    active = fields.Boolean()
+    under_review = fields.Boolean()
+    review_reason = fields.String(allow_none=True)
+
+
+class CoverageIn(Strict):
+    provider = _text(40, required=True, metadata={"description": "Provider code"})
+    city = _text(120, required=True)
+    product_line = _text(40, required=True)
+    priority = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=0, max=10000))
+
+
+class CoverageOut(ma.Schema):
+    id = fields.Integer()
+    provider = fields.String(attribute="provider.code")
+    city = fields.String(attribute="city.name")
+    product_line = fields.String(attribute="product_line.code")
+    priority = fields.Integer()
+
+
+class InstallerIn(Strict):
+    code = _text(40, required=True)
+    name = _text(160, required=True)
+    provider = _text(40, required=True, metadata={"description": "Provider code"})
+    seniority = fields.String(
+        load_default=Seniority.REGULAR.value, validate=validate.OneOf([s.value for s in Seniority])
+    )
+    active = fields.Boolean(load_default=True)
+
+
+class InstallerOut(ma.Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    provider_id = fields.Integer()
+    seniority = fields.String()
+    active = fields.Boolean()

@@ -1,0 +1,99 @@
+"""Authentication, role checks and the write wrapper (transaction + Idempotency-Key)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, g, request
+from flask_smorest import abort
+
+from dispatch import auth, idempotency
+from dispatch.api.context import db, sessions, setting
+
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
+    "description": (
+        "Any unique string (a UUID). Retrying with the same key and body replays the first "
+        "response and creates nothing twice; the same key with another body is refused (422); "
+        "while the first request is still running, 409. Keys are kept for 48 hours per caller."
+    ),
+}
+
+
+def requires(*roles: str) -> Callable:
+    """Let only bearer tokens of these roles through: 401 without a valid token, 403 otherwise."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            caller = auth.authenticate(db(), token.strip()) if scheme.lower() == "bearer" else None
+            # End the read: on SQLite every transaction holds the write lock, and the
+            # Idempotency-Key claim below runs in a transaction of its own.
+            db().rollback()
+            if caller is None:
+                abort(401, message="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+            if caller.role not in roles:
+                abort(403, message=f"role {caller.role} may not do this")
+            g.actor = caller
+            return view(*args, **kwargs)
+
+        wrapper.__doc__ = (view.__doc__ or "").rstrip() + "\n\nRoles: " + ", ".join(roles) + "."
+        return wrapper
+
+    return decorator
+
+
+def _fingerprint() -> str:
+    body = request.get_json(silent=True)
+    if body is None:
+        body = request.get_data(as_text=True)
+    return idempotency.request_fingerprint(request.method, request.path, body)
+
+
+def writes(view: Callable) -> Callable:
+    """Commit the view's work, or roll it back on any error; honour an Idempotency-Key.
+
+    With a key, the stored response is committed in the same transaction as the work, so a
+    replayed key always finds either nothing done or the response that describes what was done.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        key = request.headers.get("Idempotency-Key")
+        user_id = g.actor.user_id
+        if key is not None:
+            if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH:
+                abort(422, errors={"json": {"Idempotency-Key": ["must be 1 to 255 characters"]}})
+            replay = idempotency.claim(
+                sessions(),
+                user_id,
+                key,
+                _fingerprint(),
+                lease_seconds=setting("IDEMPOTENCY_LEASE_SECONDS"),
+                ttl_hours=setting("IDEMPOTENCY_TTL_HOURS"),
+            )
+            if replay is not None:
+                response = Response(json.dumps(replay.body), replay.status, mimetype="application/json")
+                response.headers["Idempotent-Replayed"] = "true"
+                return response
+        try:
+            response = view(*args, **kwargs)
+            if key is not None and 200 <= response.status_code < 300:
+                idempotency.complete(db(), user_id, key, response.status_code, response.get_json())
+            db().commit()
+            return response
+        except BaseException:
+            db().rollback()
+            if key is not None:
+                idempotency.release(sessions(), user_id, key)
+            raise
+
+    return wrapper

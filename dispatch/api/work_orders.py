@@ -1,0 +1,106 @@
+"""Work orders: the providers' work list, closing a visit, booking and rescheduling, repairs."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dispatch import intake, orders
+from dispatch.api.context import actor, db, setting
+from dispatch.api.sales import window
+from dispatch.api.schemas import (
+    BookIn,
+    CloseIn,
+    RepairIn,
+    WorkOrderDetailOut,
+    WorkOrderOut,
+    WorkOrderPageOut,
+    WorkOrderQuery,
+)
+from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
+from dispatch.models import Role
+
+blp = Blueprint("work_orders", __name__, url_prefix="/api/v1", description="Work orders")
+
+READERS = (Role.AGENT, Role.PROVIDER, Role.CALLBACK, Role.SUPERVISOR, Role.ADMIN)
+
+
+@blp.route("/work-orders")
+class WorkOrders(MethodView):
+    @requires(*READERS)
+    @blp.arguments(WorkOrderQuery, location="query")
+    @blp.response(200, WorkOrderPageOut)
+    def get(self, query):
+        """List work orders, filtered and paged. A provider sees only its own orders."""
+        page, per_page = query.pop("page"), query.pop("per_page")
+        items, total = orders.list_orders(
+            db(), actor(), orders.OrderFilter(**query), page=page, per_page=per_page
+        )
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+@blp.route("/work-orders/<int:order_id>")
+class WorkOrder(MethodView):
+    @requires(*READERS)
+    @blp.response(200, WorkOrderDetailOut)
+    def get(self, order_id):
+        """One work order with its visits and full history. Another provider's order is 404."""
+        return orders.order_detail(db(), actor(), order_id)
+
+
+@blp.route("/work-orders/<int:order_id>/close")
+class CloseOrder(MethodView):
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @requires(Role.PROVIDER)
+    @writes
+    @blp.arguments(CloseIn)
+    @blp.response(200, WorkOrderOut)
+    def post(self, data, order_id):
+        """Close an open order with its outcome: completed, or not completed with a reason.
+
+        The installer must belong to the order's provider. Closing an order that is not open
+        (closing twice, say) is 409 and changes nothing.
+        """
+        return orders.close_order(db(), actor(), order_id, **data).work_order
+
+
+@blp.route("/work-orders/<int:order_id>/appointment")
+class Appointment(MethodView):
+    @requires(Role.AGENT, Role.SALES)
+    @writes
+    @blp.arguments(BookIn)
+    @blp.response(200, WorkOrderOut)
+    def put(self, data, order_id):
+        """Book a pending order for a time window, or move a booked one; history keeps both."""
+        return intake.book(
+            db(),
+            actor(),
+            order_id,
+            window(data["window"]),
+            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
+        )
+
+
+@blp.route("/repairs")
+class Repairs(MethodView):
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @requires(Role.AGENT)
+    @writes
+    @blp.arguments(RepairIn)
+    @blp.response(201, WorkOrderOut)
+    def post(self, data):
+        """Open a repair for a registered unit (by serial number or unit id), routed like any order.
+
+        A repair of the same unit for the same fault category links to the earlier one
+        (`repeat_of_id`), so repeat repairs are visible to supervisors.
+        """
+        return intake.open_repair(
+            db(),
+            actor(),
+            serial_number=data.get("serial_number"),
+            unit_id=data.get("unit_id"),
+            fault_category=data["fault_category"],
+            fault_description=data["fault_description"],
+            appointment=window(data["appointment"]),
+            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
+        )

@@ -1,0 +1,1 @@
+"""Everything that checks providers: the audit trail, callbacks, verdicts and complaints."""

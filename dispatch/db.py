@@ -1,0 +1,60 @@
+"""Engines and sessions. PostgreSQL in production; SQLite (WAL + BEGIN IMMEDIATE) embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine; on SQLite, switch on WAL and take the write lock at BEGIN."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _make_sqlite_safe(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, **kwargs)
+
+
+def _make_sqlite_safe(engine: Engine) -> None:
+    # With the driver's defaults, concurrent API and worker processes lose updates: a deferred
+    # transaction reads, another process writes, and the first then overwrites. WAL lets readers
+    # run beside the writer; BEGIN IMMEDIATE makes each transaction take the write lock up front.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit (views dump after commit)."""
+    from dispatch.audit import trail  # the domain's own hook; imported here to avoid a cycle
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    event.listen(factory, "before_commit", trail.write_pending)
+    event.listen(factory, "after_rollback", trail.discard_pending)
+    event.listen(factory, "after_soft_rollback", trail.discard_pending)
+    return factory
+
+
+def is_postgres(session_or_engine) -> bool:
+    """True when the session or engine talks to PostgreSQL."""
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"

@@ -1,0 +1,322 @@
+"""Intake: sales reported, pending orders booked or rescheduled, repairs opened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch import customers, orders, outbox, routing
+from dispatch.actors import Actor
+from dispatch.audit import trail
+from dispatch.errors import Invalid, NotFound
+from dispatch.models import (
+    City,
+    OrderKind,
+    OrderState,
+    ProductModel,
+    Role,
+    Sale,
+    SaleChannel,
+    Unit,
+    WorkOrder,
+    utcnow,
+)
+
+MAX_WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class Window:
+    """An appointment window; naive times are read in the customer's city's local time."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class SaleResult:
+    sale: Sale
+    customer_created: bool
+    units: list[Unit] = field(default_factory=list)
+    work_orders: list[WorkOrder] = field(default_factory=list)
+
+
+def _city(session: Session, name: str, path: str) -> City:
+    city = session.scalars(select(City).where(City.name == name)).first()
+    if city is None:
+        raise Invalid.field(path, f"unknown city {name!r}")
+    return city
+
+
+def _aware(value: datetime, tz: ZoneInfo) -> datetime:
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+def resolve_window(window: Window, city: City, path: str, now: datetime) -> tuple[datetime, datetime]:
+    """Check a window and return it as aware datetimes (naive ones are the city's local time)."""
+    tz = ZoneInfo(city.timezone)
+    start, end = _aware(window.start, tz), _aware(window.end, tz)
+    if end <= start:
+        raise Invalid.field(f"{path}.end", "must be after start")
+    if end - start > MAX_WINDOW:
+        raise Invalid.field(f"{path}.end", "a window may not be longer than 24 hours")
+    if end <= now:
+        raise Invalid.field(f"{path}.start", "is in the past")
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _kind(delivery: bool, installation: bool) -> OrderKind | None:
+    if delivery and installation:
+        return OrderKind.DELIVERY_INSTALLATION
+    if installation:
+        return OrderKind.INSTALLATION
+    if delivery:
+        return OrderKind.DELIVERY
+    return None
+
+
+def _new_order(
+    session: Session,
+    actor: Actor,
+    *,
+    unit: Unit,
+    kind: OrderKind,
+    window: tuple[datetime, datetime] | None,
+    sale_id: int | None = None,
+    extra: dict[str, Any] | None = None,
+    reminder_hours: int,
+) -> WorkOrder:
+    provider = routing.find_provider(session, unit.city_id, unit.product_model.product_line_id)
+    order = WorkOrder(
+        kind=kind.value,
+        unit_id=unit.id,
+        customer_id=unit.customer_id,
+        city_id=unit.city_id,
+        product_line_id=unit.product_model.product_line_id,
+        provider_id=provider.id if provider else None,
+        sale_id=sale_id,
+        appointment_start=window[0] if window else None,
+        appointment_end=window[1] if window else None,
+        created_by_id=actor.user_id,
+        **(extra or {}),
+    )
+    session.add(order)
+    orders.transition(
+        session,
+        order,
+        "create",
+        orders.resting_state(order),
+        actor,
+        {
+            "kind": kind.value,
+            "provider_id": order.provider_id,
+            "appointment_start": order.appointment_start,
+            "appointment_end": order.appointment_end,
+            **(extra or {}),
+        },
+    )
+    plan_reminder(session, order, reminder_hours)
+    return order
+
+
+def plan_reminder(session: Session, order: WorkOrder, reminder_hours: int) -> None:
+    """Ask the outbox to push a booked order to its provider ahead of the appointment."""
+    if order.state != OrderState.BOOKED or order.appointment_start is None:
+        return
+    start = order.appointment_start
+    outbox.put(
+        session,
+        "remind_provider",
+        {"work_order_id": order.id, "appointment_start": start.isoformat()},
+        available_at=max(utcnow(), start - timedelta(hours=reminder_hours)),
+        dedupe_key=f"remind:{order.id}:{start.isoformat()}",
+    )
+
+
+def report_sale(
+    session: Session,
+    actor: Actor,
+    *,
+    shop: str,
+    salesperson: str,
+    sold_at: datetime,
+    customer: dict[str, str],
+    items: list[dict[str, Any]],
+    appointment: Window | None,
+    region: str,
+    reminder_hours: int,
+) -> SaleResult:
+    """Register the customer and units of a sale and open a work order per unit needing service."""
+    now = utcnow()
+    city = _city(session, customer["city"], "customer.city")
+    sold_at = _aware(sold_at, ZoneInfo(city.timezone)).astimezone(UTC)
+    if sold_at > now + timedelta(minutes=5):
+        raise Invalid.field("sold_at", "is in the future")
+    window = resolve_window(appointment, city, "appointment", now) if appointment else None
+    models = _resolve_models(session, items)
+    serials = [item.get("serial_number") for item in items if item.get("serial_number")]
+    if len(serials) != len(set(serials)):
+        raise Invalid.field("items", "the same serial number is given twice")
+    taken = set(session.scalars(select(Unit.serial_number).where(Unit.serial_number.in_(serials))))
+    for i, item in enumerate(items):
+        if item.get("serial_number") in taken:
+            raise Invalid.field(f"items.{i}.serial_number", "is already registered")
+
+    cust, created = customers.find_or_create(
+        session,
+        name=customer["name"],
+        phone=customer["phone"],
+        address=customer["address"],
+        city=city,
+        region=region,
+    )
+    channel = SaleChannel.PHONE if actor.role == Role.AGENT else SaleChannel.WEB
+    sale = Sale(
+        shop=shop,
+        salesperson=salesperson,
+        sold_at=sold_at,
+        channel=channel.value,
+        reported_by_id=actor.user_id,
+        customer_id=cust.id,
+    )
+    session.add(sale)
+    session.flush()
+    result = SaleResult(sale=sale, customer_created=created)
+    if created:
+        trail.record(session, actor, "customer", cust.id, "created", data={"sale_id": sale.id})
+    for item, model in zip(items, models, strict=True):
+        unit = Unit(
+            customer_id=cust.id,
+            product_model_id=model.id,
+            product_model=model,
+            serial_number=item.get("serial_number"),
+            sale_id=sale.id,
+            address=customer["address"].strip(),
+            city_id=city.id,
+            purchased_at=sold_at,
+        )
+        session.add(unit)
+        session.flush()
+        result.units.append(unit)
+        kind = _kind(item.get("delivery", False), item.get("installation", False))
+        if kind is not None:
+            result.work_orders.append(
+                _new_order(
+                    session,
+                    actor,
+                    unit=unit,
+                    kind=kind,
+                    window=window,
+                    sale_id=sale.id,
+                    reminder_hours=reminder_hours,
+                )
+            )
+    trail.record(
+        session,
+        actor,
+        "sale",
+        sale.id,
+        "reported",
+        data={
+            "channel": channel.value,
+            "customer_id": cust.id,
+            "units": [u.id for u in result.units],
+            "work_orders": [o.id for o in result.work_orders],
+        },
+    )
+    return result
+
+
+def _resolve_models(session: Session, items: list[dict[str, Any]]) -> list[ProductModel]:
+    codes = {item["model"] for item in items}
+    found = {m.code: m for m in session.scalars(select(ProductModel).where(ProductModel.code.in_(codes)))}
+    resolved = []
+    for i, item in enumerate(items):
+        model = found.get(item["model"])
+        if model is None:
+            raise Invalid.field(f"items.{i}.model", f"unknown model {item['model']!r}")
+        if item.get("product_line") and model.product_line.code != item["product_line"]:
+            raise Invalid.field(
+                f"items.{i}.product_line",
+                f"model {model.code} belongs to {model.product_line.code}, not {item['product_line']}",
+            )
+        resolved.append(model)
+    return resolved
+
+
+def book(session: Session, actor: Actor, order_id: int, window: Window, *, reminder_hours: int) -> WorkOrder:
+    """Give an order a time window: book a pending one, or reschedule a booked one."""
+    order = orders.get_order(session, actor, order_id, for_update=True)
+    start, end = resolve_window(window, order.city, "window", utcnow())
+    before = {"appointment_start": order.appointment_start, "appointment_end": order.appointment_end}
+    action = "reschedule" if order.state == OrderState.BOOKED else "book"
+    order.appointment_start, order.appointment_end = start, end
+    orders.transition(
+        session,
+        order,
+        action,
+        orders.resting_state(order),
+        actor,
+        {"before": before, "appointment_start": start, "appointment_end": end},
+    )
+    plan_reminder(session, order, reminder_hours)
+    return order
+
+
+def open_repair(
+    session: Session,
+    actor: Actor,
+    *,
+    serial_number: str | None,
+    unit_id: int | None,
+    fault_category: str,
+    fault_description: str,
+    appointment: Window | None,
+    reminder_hours: int,
+) -> WorkOrder:
+    """Open a repair order for a registered unit, routed like any order."""
+    if bool(serial_number) == bool(unit_id):
+        raise Invalid(
+            "give exactly one of serial_number, unit_id",
+            {
+                "serial_number": ["give exactly one of serial_number, unit_id"],
+                "unit_id": ["give exactly one of serial_number, unit_id"],
+            },
+        )
+    if serial_number:
+        unit = session.scalars(select(Unit).where(Unit.serial_number == serial_number)).first()
+        if unit is None:
+            raise NotFound(f"no unit with serial number {serial_number!r}")
+    else:
+        unit = session.get(Unit, unit_id)
+        if unit is None:
+            raise NotFound(f"unit {unit_id} not found")
+    window = resolve_window(appointment, unit.city, "appointment", utcnow()) if appointment else None
+    earlier = session.scalars(
+        select(WorkOrder)
+        .where(
+            WorkOrder.unit_id == unit.id,
+            WorkOrder.kind == OrderKind.REPAIR,
+            WorkOrder.fault_category == fault_category,
+        )
+        .order_by(WorkOrder.id.desc())
+        .limit(1)
+    ).first()
+    return _new_order(
+        session,
+        actor,
+        unit=unit,
+        kind=OrderKind.REPAIR,
+        window=window,
+        extra={
+            "fault_category": fault_category,
+            "fault_description": fault_description,
+            "repeat_of_id": earlier.id if earlier else None,
+        },
+        reminder_hours=reminder_hours,
+    )

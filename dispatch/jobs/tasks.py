@@ -1,0 +1,49 @@
+"""The jobs. Each takes ids, reloads fresh rows, makes one domain call, and is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from dispatch import notices, outbox
+from dispatch.jobs.runtime import job_session, queue, redis_connection, settings
+from dispatch.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# The jobs an outbox row may name: outbox.job -> function here.
+REGISTRY: dict[str, str] = {
+    "remind_provider": "dispatch.jobs.tasks.remind_provider",
+}
+
+
+def remind_provider(work_order_id: int, appointment_start: str) -> None:
+    """Push a booked order to its provider ahead of the appointment (once per booking)."""
+    with job_session() as session:
+        notices.remind_provider(session, work_order_id, appointment_start)
+
+
+def _send_to_queue(connection):
+    q = queue("default", connection=connection)
+
+    def send(row: OutboxMessage) -> None:
+        q.enqueue(
+            REGISTRY[row.job],
+            kwargs=row.payload,
+            job_id=f"outbox-{row.id}",
+            result_ttl=3600,
+            failure_ttl=7 * 86400,
+        )
+
+    return send
+
+
+def relay_outbox() -> int:
+    """Hand due outbox rows to RQ (run every second by `rq cron`, or `dispatch outbox relay`)."""
+    connection = redis_connection()
+    sent = 0
+    while True:
+        with job_session() as session:
+            batch = outbox.relay(session, _send_to_queue(connection), batch=settings()["OUTBOX_BATCH"])
+        sent += batch
+        if batch < settings()["OUTBOX_BATCH"]:
+            return sent

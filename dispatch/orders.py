@@ -1,0 +1,227 @@
+"""The work-order lifecycle: one state machine, in one place.
+
+Every change of state goes through `transition`, which checks the move against TRANSITIONS and
+appends an audit event in the same transaction. Nothing else assigns `WorkOrder.state`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from dispatch.actors import Actor
+from dispatch.audit import trail
+from dispatch.errors import Conflict, Invalid, NotFound
+from dispatch.models import (
+    City,
+    Installer,
+    NotCompletedReason,
+    OrderState,
+    Outcome,
+    Role,
+    Visit,
+    WorkOrder,
+    utcnow,
+)
+
+S = OrderState
+OPEN_STATES = frozenset({S.UNASSIGNED, S.PENDING, S.BOOKED})
+
+# action -> (states it may start from, states it may end in). None stands for "not yet created".
+TRANSITIONS: dict[str, tuple[frozenset[OrderState | None], frozenset[OrderState]]] = {
+    "create": (frozenset({None}), frozenset({S.UNASSIGNED, S.PENDING, S.BOOKED})),
+    "assign": (frozenset({S.UNASSIGNED}), frozenset({S.PENDING, S.BOOKED})),
+    "book": (
+        frozenset({S.UNASSIGNED, S.PENDING, S.CLOSED_NOT_COMPLETED}),
+        frozenset({S.UNASSIGNED, S.BOOKED}),
+    ),
+    "reschedule": (frozenset({S.BOOKED}), frozenset({S.BOOKED})),
+    "unbook": (frozenset({S.BOOKED}), frozenset({S.PENDING})),
+    "close": (
+        frozenset({S.PENDING, S.BOOKED}),
+        frozenset({S.CLOSED_COMPLETED, S.CLOSED_NOT_COMPLETED}),
+    ),
+    "verify": (frozenset({S.CLOSED_COMPLETED}), frozenset({S.VERIFIED})),
+    "reopen": (
+        frozenset({S.CLOSED_COMPLETED, S.CLOSED_NOT_COMPLETED, S.VERIFIED}),
+        frozenset({S.UNASSIGNED, S.PENDING, S.BOOKED}),
+    ),
+    "cancel": (frozenset({S.UNASSIGNED, S.PENDING, S.BOOKED}), frozenset({S.CANCELLED})),
+}
+
+
+def allowed(action: str, from_state: OrderState | None, to_state: OrderState) -> bool:
+    """Whether the state machine allows `action` to move an order between these states."""
+    sources, targets = TRANSITIONS[action]
+    return from_state in sources and to_state in targets
+
+
+def transition(
+    session: Session,
+    order: WorkOrder,
+    action: str,
+    to_state: OrderState,
+    actor: Actor,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Move an order to `to_state` by `action`, or raise Conflict; records the audit event."""
+    current = OrderState(order.state) if order.state else None
+    if not allowed(action, current, to_state):
+        where = current.value if current else "new"
+        raise Conflict(f"work order {order.id or ''} cannot {action} from {where}".replace("  ", " "))
+    order.state = to_state.value
+    session.flush()
+    trail.record(
+        session,
+        actor,
+        "work_order",
+        order.id,
+        action,
+        from_state=current.value if current else None,
+        to_state=to_state.value,
+        data=data,
+    )
+
+
+def resting_state(order: WorkOrder) -> OrderState:
+    """Where an open order sits: no provider, no date yet, or booked."""
+    if order.provider_id is None:
+        return S.UNASSIGNED
+    return S.BOOKED if order.appointment_start else S.PENDING
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def visible_orders(actor: Actor) -> Select[tuple[WorkOrder]]:
+    """The orders an actor may see: a provider only its own, headquarters' roles all."""
+    query = select(WorkOrder)
+    if actor.role == Role.PROVIDER:
+        query = query.where(WorkOrder.provider_id == actor.provider_id)
+    return query
+
+
+def get_order(session: Session, actor: Actor, order_id: int, *, for_update: bool = False) -> WorkOrder:
+    """One order the actor may see, or NotFound (also for another provider's order)."""
+    query = visible_orders(actor).where(WorkOrder.id == order_id)
+    if for_update:
+        query = query.with_for_update(of=WorkOrder)
+    order = session.scalars(query).unique().first()
+    if order is None:
+        raise NotFound(f"work order {order_id} not found")
+    return order
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    state: str | None = None
+    kind: str | None = None
+    city: str | None = None
+    provider_id: int | None = None
+    customer_id: int | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+
+def list_orders(
+    session: Session, actor: Actor, flt: OrderFilter, *, page: int, per_page: int
+) -> tuple[list[WorkOrder], int]:
+    """A page of the orders the actor may see, filtered; with the total count."""
+    query = visible_orders(actor)
+    if flt.state:
+        query = query.where(WorkOrder.state == flt.state)
+    if flt.kind:
+        query = query.where(WorkOrder.kind == flt.kind)
+    if flt.city:
+        query = query.where(WorkOrder.city_id.in_(select(City.id).where(City.name == flt.city)))
+    if flt.provider_id:
+        query = query.where(WorkOrder.provider_id == flt.provider_id)
+    if flt.customer_id:
+        query = query.where(WorkOrder.customer_id == flt.customer_id)
+    if flt.date_from:
+        query = query.where(WorkOrder.appointment_start >= flt.date_from)
+    if flt.date_to:
+        query = query.where(WorkOrder.appointment_start < flt.date_to)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = (
+        session.scalars(
+            query.order_by(WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start, WorkOrder.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        .unique()
+        .all()
+    )
+    return list(rows), int(total or 0)
+
+
+def order_detail(session: Session, actor: Actor, order_id: int) -> WorkOrder:
+    """One order with its visits and its full history (as `history`)."""
+    order = get_order(session, actor, order_id)
+    order.history = trail.history(session, "work_order", order.id)  # type: ignore[attr-defined]
+    return order
+
+
+# --- closing ----------------------------------------------------------------------------------
+
+
+def close_order(
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    *,
+    outcome: str,
+    reason: str | None,
+    installer_id: int,
+    visited_at: datetime,
+    note: str | None,
+) -> Visit:
+    """A provider reports a visit: completed, or not completed with a reason."""
+    order = get_order(session, actor, order_id, for_update=True)
+    if outcome == Outcome.COMPLETED and reason is not None:
+        raise Invalid.field("reason", "must be empty when the outcome is completed")
+    if outcome == Outcome.NOT_COMPLETED:
+        if reason is None:
+            raise Invalid.field("reason", "is required when the outcome is not_completed")
+        if reason not in NotCompletedReason.__members__.values():
+            raise Invalid.field("reason", f"unknown reason {reason!r}")
+    installer = session.get(Installer, installer_id)
+    if installer is None or installer.provider_id != order.provider_id or not installer.active:
+        raise Invalid.field("installer_id", "is not an active installer of this order's provider")
+    if visited_at > utcnow():
+        raise Invalid.field("visited_at", "is in the future")
+    if OrderState(order.state) not in TRANSITIONS["close"][0]:
+        raise Conflict(f"work order {order.id} is {order.state}; only an open order can be closed")
+    visit = Visit(
+        work_order_id=order.id,
+        provider_id=order.provider_id,
+        installer_id=installer.id,
+        outcome=outcome,
+        reason=reason,
+        visited_at=visited_at,
+        note=note,
+        closed_by_id=actor.user_id,
+    )
+    order.visits.append(visit)
+    session.flush()
+    target = S.CLOSED_COMPLETED if outcome == Outcome.COMPLETED else S.CLOSED_NOT_COMPLETED
+    transition(
+        session,
+        order,
+        "close",
+        target,
+        actor,
+        {
+            "visit_id": visit.id,
+            "outcome": outcome,
+            "reason": reason,
+            "installer_id": installer.id,
+            "visited_at": visited_at,
+            "note": note,
+        },
+    )
+    return visit

@@ -1,0 +1,92 @@
+"""The outbox: job requests committed with the change that implies them, relayed to the queue.
+
+Redis is not the source of truth. A row here is written in the same transaction as the sale,
+closing or booking that needs the job, so a job can be late but never lost. The relay hands due
+rows to the queue and marks them; a job may therefore run twice (relay crash between handing
+over and marking), and every job is written to be safe to run twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from dispatch.models import OutboxMessage, utcnow
+
+Send = Callable[[OutboxMessage], None]
+
+# Every job an outbox row may request; the jobs package maps each to its RQ function.
+JOBS = frozenset({"remind_provider"})
+
+
+def put(
+    session: Session,
+    job: str,
+    payload: dict[str, Any],
+    *,
+    available_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """Request a job in the caller's transaction; a repeated dedupe_key is ignored."""
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}")
+    values = {
+        "job": job,
+        "payload": payload,
+        "available_at": available_at or utcnow(),
+        "dedupe_key": dedupe_key,
+        "created_at": utcnow(),
+        "relay_attempts": 0,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(OutboxMessage).values(**values)
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    session.execute(stmt)
+
+
+def relay(session: Session, send: Send, *, batch: int = 200, now: datetime | None = None) -> int:
+    """Hand due, undelivered rows to `send` and mark them; returns how many were handed over.
+
+    Stops at the first failure (the queue is down): that row and the rest stay for the next pass.
+    Concurrent relays skip each other's rows (FOR UPDATE SKIP LOCKED on PostgreSQL).
+    """
+    now = now or utcnow()
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.dispatched_at.is_(None), OutboxMessage.available_at <= now)
+        .order_by(OutboxMessage.available_at, OutboxMessage.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    sent = 0
+    for row in rows:
+        try:
+            send(row)
+        except Exception as exc:  # noqa: BLE001 - any failure of the queue leaves the row due
+            row.relay_attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            break
+        row.dispatched_at = utcnow()
+        sent += 1
+    session.flush()
+    return sent
+
+
+def pending_count(session: Session) -> int:
+    """How many job requests are due and not yet handed to the queue."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.dispatched_at.is_(None), OutboxMessage.available_at <= utcnow())
+        )
+        or 0
+    )

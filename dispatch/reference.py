@@ -1,0 +1,227 @@
+"""Reference data: cities, product lines and models, providers, their coverage and installers.
+
+Loaded from CSV by an operator command (upserting by code or name, so a file can be loaded again
+after an edit) and managed by admins through the API. Every change is an audit event.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch import phones
+from dispatch.actors import Actor
+from dispatch.audit import trail
+from dispatch.errors import Invalid, NotFound
+from dispatch.models import (
+    City,
+    Coverage,
+    Installer,
+    ProductLine,
+    ProductModel,
+    Provider,
+    Seniority,
+)
+
+# file name -> (model, the column that identifies a row)
+FILES = ("cities", "product_lines", "product_models", "providers", "coverage", "installers")
+
+
+def _by(session: Session, model, column: str, value: Any, path: str):
+    row = session.scalars(select(model).where(getattr(model, column) == value)).first()
+    if row is None:
+        raise Invalid.field(path, f"unknown {model.__tablename__.rstrip('s').replace('_', ' ')} {value!r}")
+    return row
+
+
+def _apply(session: Session, actor: Actor, row, values: dict[str, Any], entity: str) -> None:
+    changed = {k: v for k, v in values.items() if getattr(row, k, None) != v}
+    for key, value in changed.items():
+        setattr(row, key, value)
+    new = row.id is None
+    if new:
+        session.add(row)
+    session.flush()
+    if new or changed:
+        trail.record(session, actor, entity, row.id, "created" if new else "updated", data=changed)
+
+
+def upsert_city(session: Session, actor: Actor, *, name: str, timezone: str, region: str = "US") -> City:
+    """Create or update a city by name; its time zone must be a real IANA zone."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid.field("timezone", f"unknown time zone {timezone!r}") from None
+    if len(region) != 2 or not region.isalpha():
+        raise Invalid.field("region", "must be a two-letter country code")
+    city = session.scalars(select(City).where(City.name == name)).first() or City(name=name)
+    _apply(session, actor, city, {"timezone": timezone, "region": region.upper()}, "city")
+    return city
+
+
+def upsert_product_line(session: Session, actor: Actor, *, code: str, name: str) -> ProductLine:
+    """Create or update a product line by code."""
+    line = session.scalars(select(ProductLine).where(ProductLine.code == code)).first()
+    line = line or ProductLine(code=code)
+    _apply(session, actor, line, {"name": name}, "product_line")
+    return line
+
+
+def upsert_product_model(
+    session: Session, actor: Actor, *, code: str, name: str, product_line: str
+) -> ProductModel:
+    """Create or update a product model by code, under a known product line."""
+    line = _by(session, ProductLine, "code", product_line, "product_line")
+    model = session.scalars(select(ProductModel).where(ProductModel.code == code)).first()
+    model = model or ProductModel(code=code)
+    _apply(session, actor, model, {"name": name, "product_line_id": line.id}, "product_model")
+    return model
+
+
+def upsert_provider(
+    session: Session,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    phone: str | None = None,
+    active: bool = True,
+    region: str = "US",
+) -> Provider:
+    """Create or update a provider by code."""
+    provider = session.scalars(select(Provider).where(Provider.code == code)).first()
+    provider = provider or Provider(code=code)
+    e164 = phones.normalise(phone, region) if phone else None
+    _apply(session, actor, provider, {"name": name, "phone": e164, "active": active}, "provider")
+    return provider
+
+
+def upsert_coverage(
+    session: Session, actor: Actor, *, provider: str, city: str, product_line: str, priority: int = 100
+) -> Coverage:
+    """Say that a provider serves a product line in a city, with a priority (lower first)."""
+    prov = _by(session, Provider, "code", provider, "provider")
+    cty = _by(session, City, "name", city, "city")
+    line = _by(session, ProductLine, "code", product_line, "product_line")
+    cov = session.scalars(
+        select(Coverage).where(
+            Coverage.provider_id == prov.id,
+            Coverage.city_id == cty.id,
+            Coverage.product_line_id == line.id,
+        )
+    ).first()
+    cov = cov or Coverage(provider_id=prov.id, city_id=cty.id, product_line_id=line.id)
+    _apply(session, actor, cov, {"priority": int(priority)}, "coverage")
+    return cov
+
+
+def delete_coverage(session: Session, actor: Actor, coverage_id: int) -> None:
+    """Stop routing new orders of a city and product line to a provider."""
+    cov = session.get(Coverage, coverage_id)
+    if cov is None:
+        raise NotFound(f"coverage {coverage_id} not found")
+    trail.record(
+        session,
+        actor,
+        "coverage",
+        cov.id,
+        "deleted",
+        data={"provider_id": cov.provider_id, "city_id": cov.city_id, "product_line_id": cov.product_line_id},
+    )
+    session.delete(cov)
+    session.flush()
+
+
+def upsert_installer(
+    session: Session,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    provider: str,
+    seniority: str = Seniority.REGULAR.value,
+    active: bool = True,
+) -> Installer:
+    """Create or update an installer by code, employed by a known provider."""
+    if seniority not in Seniority.__members__.values():
+        raise Invalid.field("seniority", f"must be one of {', '.join(s.value for s in Seniority)}")
+    prov = _by(session, Provider, "code", provider, "provider")
+    inst = session.scalars(select(Installer).where(Installer.code == code)).first()
+    inst = inst or Installer(code=code)
+    values = {"name": name, "provider_id": prov.id, "seniority": seniority, "active": active}
+    _apply(session, actor, inst, values, "installer")
+    return inst
+
+
+def list_rows(session: Session, model) -> list:
+    """All rows of a reference table, in id order."""
+    return list(session.scalars(select(model).order_by(model.id)))
+
+
+_BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+LOADERS = {
+    "cities": upsert_city,
+    "product_lines": upsert_product_line,
+    "product_models": upsert_product_model,
+    "providers": upsert_provider,
+    "coverage": upsert_coverage,
+    "installers": upsert_installer,
+}
+
+
+def _coerce(row: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        value = (value or "").strip()
+        if key == "active":
+            out[key] = _BOOL.get(value.lower(), True)
+        elif key == "priority":
+            out[key] = int(value or 100)
+        elif value:
+            out[key] = value
+    return out
+
+
+def load_csv_dir(session: Session, actor: Actor, folder: Path) -> dict[str, int]:
+    """Load every known CSV file in a folder, in dependency order; returns rows per file."""
+    counts: dict[str, int] = {}
+    for name in FILES:
+        path = folder / f"{name}.csv"
+        if path.is_file():
+            counts[name] = load_rows(session, actor, name, _read(path))
+    return counts
+
+
+def _read(path: Path) -> Iterable[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        yield from csv.DictReader(fh)
+
+
+def load_rows(session: Session, actor: Actor, name: str, rows: Iterable[dict[str, str]]) -> int:
+    """Upsert rows of one reference file; an error names the file, line and field."""
+    loader = LOADERS[name]
+    count = 0
+    for line, row in enumerate(rows, start=2):
+        try:
+            loader(session, actor, **_coerce(row))
+        except Invalid as exc:
+            raise Invalid(f"{name}.csv line {line}: {exc.message}", exc.fields) from None
+        except TypeError as exc:
+            raise Invalid(f"{name}.csv line {line}: {exc}") from None
+        count += 1
+    return count
+
+
+def list_installers(session: Session, actor: Actor) -> list[Installer]:
+    """Installers; a provider sees only its own."""
+    query = select(Installer).order_by(Installer.id)
+    if actor.provider_id is not None:
+        query = query.where(Installer.provider_id == actor.provider_id)
+    return list(session.scalars(query))

@@ -1,0 +1,122 @@
+"""Fixtures: a fresh PostgreSQL database per test run (migrated), Redis, the app, and API helpers.
+
+Every test starts from empty tables (TRUNCATE after each test), so tests can commit freely and
+worker processes see the same data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from redis import Redis
+from sqlalchemy import text
+
+from dispatch import migrate
+from dispatch.app import create_app
+from dispatch.db import make_engine, make_session_factory
+from tests.helpers import Api
+
+PG = os.environ.get("DISPATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("DISPATCH_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _admin_conninfo() -> str:
+    return PG.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A new database for this test run, migrated from empty to head; dropped afterwards."""
+    name = f"dispatch_test_{RUN_ID}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{PG}/{name}"
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url) -> dict:
+    """Settings shared by the app under test and any worker process a test starts."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS,
+        "QUEUE_PREFIX": f"test-{RUN_ID}",
+        "TELEPHONY_BACKEND": "simulator",
+    }
+
+
+@pytest.fixture(scope="session")
+def worker_env(settings) -> dict[str, str]:
+    """Environment for a subprocess (rq worker, gunicorn) to see the same settings."""
+    env = dict(os.environ)
+    env.pop("DISPATCH_CONFIG", None)
+    env.update({f"DISPATCH_{k}": str(v) for k, v in settings.items()})
+    return env
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(engine):
+    yield
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            )
+        ]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(dict(settings))
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["dispatch.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session_factory(engine):
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory):
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[Redis]:
+    conn = Redis.from_url(REDIS)
+    yield conn
+    for key in conn.scan_iter(f"*test-{RUN_ID}*"):
+        conn.delete(key)
+
+
+@pytest.fixture
+def api(client, session_factory) -> Api:
+    """The demo reference data, one user per role with a token, and request helpers."""
+    return Api.seeded(client, session_factory)
