@@ -7,18 +7,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch import customers, orders, outbox, routing
 from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.errors import Invalid, NotFound
+from dispatch.errors import Conflict, Invalid
 from dispatch.models import (
     City,
     OrderKind,
     OrderState,
+    OutboxMessage,
     ProductModel,
+    Provider,
     Role,
     Sale,
     SaleChannel,
@@ -129,12 +132,21 @@ def plan_reminder(session: Session, order: WorkOrder, reminder_hours: int) -> No
     if order.state != OrderState.BOOKED or order.appointment_start is None:
         return
     start = order.appointment_start
+    # One reminder per booking: numbered, so that moving an appointment away and back to the
+    # same time plans a fresh reminder instead of colliding with the first one's key.
+    prefix = f"remind:{order.id}:"
+    booking_no = 1 + (
+        session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(prefix))
+        )
+        or 0
+    )
     outbox.put(
         session,
         "remind_provider",
         {"work_order_id": order.id, "appointment_start": start.isoformat()},
         available_at=max(utcnow(), start - timedelta(hours=reminder_hours)),
-        dedupe_key=f"remind:{order.id}:{start.isoformat()}",
+        dedupe_key=f"{prefix}{booking_no}:{start.isoformat()}",
     )
 
 
@@ -160,8 +172,12 @@ def report_sale(
     window = resolve_window(appointment, city, "appointment", now) if appointment else None
     models = _resolve_models(session, items)
     serials = [item.get("serial_number") for item in items if item.get("serial_number")]
-    if len(serials) != len(set(serials)):
-        raise Invalid.field("items", "the same serial number is given twice")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.get("serial_number") in seen:
+            raise Invalid.field(f"items.{i}.serial_number", "is given for an earlier item too")
+        if item.get("serial_number"):
+            seen.add(item["serial_number"])
     taken = set(session.scalars(select(Unit.serial_number).where(Unit.serial_number.in_(serials))))
     for i, item in enumerate(items):
         if item.get("serial_number") in taken:
@@ -189,7 +205,7 @@ def report_sale(
     result = SaleResult(sale=sale, customer_created=created)
     if created:
         trail.record(session, actor, "customer", cust.id, "created", data={"sale_id": sale.id})
-    for item, model in zip(items, models, strict=True):
+    for i, (item, model) in enumerate(zip(items, models, strict=True)):
         unit = Unit(
             customer_id=cust.id,
             product_model_id=model.id,
@@ -200,8 +216,12 @@ def report_sale(
             city_id=city.id,
             purchased_at=sold_at,
         )
-        session.add(unit)
-        session.flush()
+        try:
+            with session.begin_nested():  # another sale registering the same serial just now
+                session.add(unit)
+                session.flush()
+        except IntegrityError:
+            raise Invalid.field(f"items.{i}.serial_number", "is already registered") from None
         result.units.append(unit)
         kind = _kind(item.get("delivery", False), item.get("installation", False))
         if kind is not None:
@@ -255,6 +275,8 @@ def book(session: Session, actor: Actor, order_id: int, window: Window, *, remin
     start, end = resolve_window(window, order.city, "window", utcnow())
     before = {"appointment_start": order.appointment_start, "appointment_end": order.appointment_end}
     action = "reschedule" if order.state == OrderState.BOOKED else "book"
+    if start != order.appointment_start:
+        order.reminded_for = None  # a new time deserves its own reminder
     order.appointment_start, order.appointment_end = start, end
     orders.transition(
         session,
@@ -289,13 +311,13 @@ def open_repair(
             },
         )
     if serial_number:
-        unit = session.scalars(select(Unit).where(Unit.serial_number == serial_number)).first()
+        unit = session.scalars(select(Unit).where(Unit.serial_number == serial_number.strip())).first()
         if unit is None:
-            raise NotFound(f"no unit with serial number {serial_number!r}")
+            raise Invalid.field("serial_number", "no registered unit has this serial number")
     else:
         unit = session.get(Unit, unit_id)
         if unit is None:
-            raise NotFound(f"unit {unit_id} not found")
+            raise Invalid.field("unit_id", "no such unit")
     window = resolve_window(appointment, unit.city, "appointment", utcnow()) if appointment else None
     earlier = session.scalars(
         select(WorkOrder)
@@ -307,6 +329,12 @@ def open_repair(
         .order_by(WorkOrder.id.desc())
         .limit(1)
     ).first()
+    if earlier is not None and OrderState(earlier.state) in orders.OPEN_STATES:
+        # The customer called again about a fault already being handled: not a second dispatch.
+        raise Conflict(
+            f"repair work order {earlier.id} for this unit and fault is still open",
+            {"fault_category": [f"work order {earlier.id} for this fault is still open"]},
+        )
     return _new_order(
         session,
         actor,
@@ -320,3 +348,32 @@ def open_repair(
         },
         reminder_hours=reminder_hours,
     )
+
+
+def assign(
+    session: Session, actor: Actor, order_id: int, *, provider_code: str | None, reminder_hours: int
+) -> WorkOrder:
+    """Give an unassigned order a provider: the one named, or the one coverage now routes to."""
+    order = orders.get_order(session, actor, order_id, for_update=True)
+    if OrderState(order.state) not in orders.TRANSITIONS["assign"][0]:
+        raise Conflict(f"work order {order.id} is {order.state}; only an unassigned order can be assigned")
+    if provider_code:
+        provider = session.scalars(select(Provider).where(Provider.code == provider_code)).first()
+        if provider is None or not provider.active:
+            raise Invalid.field("provider", f"no active provider {provider_code!r}")
+    else:
+        provider = routing.find_provider(session, order.city_id, order.product_line_id)
+        if provider is None:
+            raise Invalid.field("provider", "no active provider covers this city and product line; name one")
+    order.provider_id = provider.id
+    order.provider = provider
+    orders.transition(
+        session, order, "assign", orders.resting_state(order), actor, {"provider_id": provider.id}
+    )
+    plan_reminder(session, order, reminder_hours)
+    return order
+
+
+def find_units(session: Session, *, serial_number: str) -> list[Unit]:
+    """The registered unit with this serial number (a list: empty when none)."""
+    return list(session.scalars(select(Unit).where(Unit.serial_number == serial_number.strip())))

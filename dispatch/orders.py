@@ -6,11 +6,14 @@ appends an audit event in the same transaction. Nothing else assigns `WorkOrder.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.actors import Actor
@@ -123,8 +126,28 @@ class OrderFilter:
     city: str | None = None
     provider_id: int | None = None
     customer_id: int | None = None
-    date_from: datetime | None = None
-    date_to: datetime | None = None
+    # A date is a whole day, and a datetime without an offset a wall-clock time, in each
+    # order's city (what a provider means by "my jobs on the 15th"); an aware datetime is exact.
+    date_from: date | datetime | None = None
+    date_to: date | datetime | None = None
+
+
+def _starts(
+    session: Session, compare: Callable[[Any, datetime], ColumnElement[bool]], bound: date | datetime
+) -> ColumnElement[bool]:
+    """`appointment_start <compare> bound`, with a date or naive bound read in each city's zone."""
+    if isinstance(bound, datetime) and bound.tzinfo is not None:
+        return compare(WorkOrder.appointment_start, bound)
+    wall = bound if isinstance(bound, datetime) else datetime.combine(bound, time())
+    # One clause per distinct time zone (a handful), not per city (hundreds).
+    clauses = [
+        and_(
+            WorkOrder.city_id.in_(select(City.id).where(City.timezone == zone)),
+            compare(WorkOrder.appointment_start, wall.replace(tzinfo=ZoneInfo(zone))),
+        )
+        for zone in session.scalars(select(City.timezone).distinct())
+    ]
+    return or_(*clauses) if clauses else false()
 
 
 def list_orders(
@@ -143,9 +166,12 @@ def list_orders(
     if flt.customer_id:
         query = query.where(WorkOrder.customer_id == flt.customer_id)
     if flt.date_from:
-        query = query.where(WorkOrder.appointment_start >= flt.date_from)
+        query = query.where(_starts(session, operator.ge, flt.date_from))
     if flt.date_to:
-        query = query.where(WorkOrder.appointment_start < flt.date_to)
+        date_to = flt.date_to
+        if not isinstance(date_to, datetime):
+            date_to = date_to + timedelta(days=1)  # a date_to day is included whole
+        query = query.where(_starts(session, operator.lt, date_to))
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = (
         session.scalars(
@@ -182,6 +208,9 @@ def close_order(
 ) -> Visit:
     """A provider reports a visit: completed, or not completed with a reason."""
     order = get_order(session, actor, order_id, for_update=True)
+    # State first: a second close is a 409 whatever else the retry got wrong.
+    if OrderState(order.state) not in TRANSITIONS["close"][0]:
+        raise Conflict(f"work order {order.id} is {order.state}; only an open order can be closed")
     if outcome == Outcome.COMPLETED and reason is not None:
         raise Invalid.field("reason", "must be empty when the outcome is completed")
     if outcome == Outcome.NOT_COMPLETED:
@@ -194,8 +223,6 @@ def close_order(
         raise Invalid.field("installer_id", "is not an active installer of this order's provider")
     if visited_at > utcnow():
         raise Invalid.field("visited_at", "is in the future")
-    if OrderState(order.state) not in TRANSITIONS["close"][0]:
-        raise Conflict(f"work order {order.id} is {order.state}; only an open order can be closed")
     visit = Visit(
         work_order_id=order.id,
         provider_id=order.provider_id,
@@ -225,3 +252,12 @@ def close_order(
         },
     )
     return visit
+
+
+def cancel_order(session: Session, actor: Actor, order_id: int, *, reason: str) -> WorkOrder:
+    """Cancel an open order (the customer withdrew, the sale was returned); 409 if not open."""
+    order = get_order(session, actor, order_id, for_update=True)
+    if OrderState(order.state) not in TRANSITIONS["cancel"][0]:
+        raise Conflict(f"work order {order.id} is {order.state}; only an open order can be cancelled")
+    transition(session, order, "cancel", S.CANCELLED, actor, {"reason": reason})
+    return order

@@ -7,7 +7,8 @@ after an edit) and managed by admins through the API. Every change is an audit e
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import inspect
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -176,16 +177,39 @@ LOADERS = {
 }
 
 
-def _coerce(row: dict[str, str]) -> dict[str, Any]:
+def _columns(loader) -> tuple[set[str], set[str]]:
+    """The columns a loader takes (its keyword-only parameters) and those it requires."""
+    params = [p for p in inspect.signature(loader).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    return {p.name for p in params}, {p.name for p in params if p.default is p.empty}
+
+
+def _coerce(row: dict[str | None, str | None], allowed: set[str], required: set[str]) -> dict[str, Any]:
+    """A CSV row as loader arguments; Invalid names the first bad column."""
+    if None in row:
+        raise Invalid.field("_row", "has more values than the header has columns")
     out: dict[str, Any] = {}
-    for key, value in row.items():
-        value = (value or "").strip()
+    for key, raw in row.items():
+        assert key is not None
+        if key not in allowed:
+            raise Invalid.field(key, f"unknown column (expected {', '.join(sorted(allowed))})")
+        value = (raw or "").strip()
+        if not value:
+            if key in required:
+                raise Invalid.field(key, "is required")
+            continue
         if key == "active":
-            out[key] = _BOOL.get(value.lower(), True)
+            if value.lower() not in _BOOL:
+                raise Invalid.field(key, f"must be true or false, not {value!r}")
+            out[key] = _BOOL[value.lower()]
         elif key == "priority":
-            out[key] = int(value or 100)
-        elif value:
+            try:
+                out[key] = int(value)
+            except ValueError:
+                raise Invalid.field(key, f"must be a whole number, not {value!r}") from None
+        else:
             out[key] = value
+    for key in sorted(required - set(row)):
+        raise Invalid.field(key, "is a required column")
     return out
 
 
@@ -199,22 +223,26 @@ def load_csv_dir(session: Session, actor: Actor, folder: Path) -> dict[str, int]
     return counts
 
 
-def _read(path: Path) -> Iterable[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        yield from csv.DictReader(fh)
+def _read(path: Path) -> Iterator[tuple[int, dict[str | None, str | None]]]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            yield reader.line_num, row
 
 
-def load_rows(session: Session, actor: Actor, name: str, rows: Iterable[dict[str, str]]) -> int:
-    """Upsert rows of one reference file; an error names the file, line and field."""
+def load_rows(
+    session: Session, actor: Actor, name: str, rows: Iterable[tuple[int, dict[str | None, str | None]]]
+) -> int:
+    """Upsert (line number, row) pairs of one reference file; an error names file, line and field."""
     loader = LOADERS[name]
+    allowed, required = _columns(loader)
     count = 0
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         try:
-            loader(session, actor, **_coerce(row))
+            loader(session, actor, **_coerce(row, allowed, required))
         except Invalid as exc:
-            raise Invalid(f"{name}.csv line {line}: {exc.message}", exc.fields) from None
-        except TypeError as exc:
-            raise Invalid(f"{name}.csv line {line}: {exc}") from None
+            fields = {f"{name}.csv:{line}:{k}": v for k, v in exc.fields.items()}
+            raise Invalid(f"{name}.csv line {line}: {exc.message}", fields) from None
         count += 1
     return count
 

@@ -50,6 +50,8 @@ class DispatchApi(Api):
             for location_errors in by_location.values() if isinstance(by_location, dict) else [by_location]:
                 merged.update(flatten(location_errors))
             payload["errors"] = merged
+            if set(merged) == {"_schema"}:  # the body as a whole ("Invalid JSON body.")
+                payload.setdefault("message", "; ".join(merged["_schema"]))
             payload.setdefault("message", "invalid " + ", ".join(sorted(merged)))
         payload.setdefault("message", error.description if code != 500 else "internal error")
         return payload, code, headers

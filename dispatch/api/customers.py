@@ -5,9 +5,15 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from dispatch import customers
+from dispatch import customers, intake
 from dispatch.api.context import db, setting
-from dispatch.api.schemas import CustomerCardOut, CustomerListOut, CustomerQuery
+from dispatch.api.schemas import (
+    CustomerCardOut,
+    CustomerListOut,
+    CustomerQuery,
+    UnitQuery,
+    UnitWithOwnerOut,
+)
 from dispatch.api.security import requires
 from dispatch.models import Role
 
@@ -36,3 +42,13 @@ class Customer(MethodView):
     def get(self, customer_id):
         """The customer's card: units, and every work order with its visits and history."""
         return customers.get_card(db(), customer_id)
+
+
+@blp.route("/units")
+class Units(MethodView):
+    @requires(*HQ_READERS)
+    @blp.arguments(UnitQuery, location="query")
+    @blp.response(200, UnitWithOwnerOut(many=True))
+    def get(self, query):
+        """Find a registered unit by its serial number, with its owner and its work orders."""
+        return intake.find_units(db(), serial_number=query["serial_number"])

@@ -61,6 +61,15 @@ class WindowOut(ma.Schema):
         return self._local(order, order.appointment_end)
 
 
+class DayOrDateTime(fields.DateTime):
+    """A date (YYYY-MM-DD, a whole day) or an ISO 8601 date-time."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value.strip()) == 10:
+            return fields.Date()._deserialize(value.strip(), attr, data, **kwargs)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class PageQuery(Strict):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1), strict=False)
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200), strict=False)
@@ -193,8 +202,18 @@ class WorkOrderQuery(PageQuery):
     city = fields.String(validate=validate.Length(min=1, max=120))
     provider_id = fields.Integer(strict=False, metadata={"description": "Headquarters' roles only"})
     customer_id = fields.Integer(strict=False)
-    date_from = fields.DateTime(metadata={"description": "Appointment starts at or after (inclusive)"})
-    date_to = fields.DateTime(metadata={"description": "Appointment starts before (exclusive)"})
+    date_from = DayOrDateTime(
+        metadata={
+            "description": "Appointment starts on or after this day or time (a day, or a time without "
+            "an offset, is read in each order's city)"
+        }
+    )
+    date_to = DayOrDateTime(
+        metadata={
+            "description": "Appointment starts before this time, or on or before this day "
+            "(a day is included whole)"
+        }
+    )
 
 
 class CloseIn(Strict):
@@ -210,6 +229,18 @@ class CloseIn(Strict):
             raise ma.ValidationError("is required when the outcome is not_completed", "reason")
         if data.get("outcome") == Outcome.COMPLETED and data.get("reason"):
             raise ma.ValidationError("must be empty when the outcome is completed", "reason")
+
+
+class CancelIn(Strict):
+    reason = _text(500, required=True, metadata={"example": "customer returned the unit to the shop"})
+
+
+class AssignIn(Strict):
+    provider = _text(
+        40,
+        load_default=None,
+        metadata={"description": "Provider code; without it, the order is routed by coverage again"},
+    )
 
 
 class BookIn(Strict):
@@ -240,7 +271,8 @@ class CustomerQuery(Strict):
     @validates_schema
     def _exactly_one(self, data, **_kw):
         if len([k for k in ("phone", "name", "address") if data.get(k)]) != 1:
-            raise ma.ValidationError("give exactly one of phone, name, address", "_schema")
+            message = "give exactly one of phone, name, address"
+            raise ma.ValidationError({k: [message] for k in ("phone", "name", "address")})
 
 
 class OrderInCardOut(WorkOrderSummaryOut):
@@ -258,6 +290,15 @@ class CustomerUnitOut(UnitOut):
 
 class CustomerListOut(CustomerBriefOut):
     created_at = fields.DateTime()
+
+
+class UnitQuery(Strict):
+    serial_number = _text(80, required=True)
+
+
+class UnitWithOwnerOut(UnitOut):
+    customer = fields.Nested(CustomerBriefOut)
+    work_orders = fields.List(fields.Nested(WorkOrderSummaryOut))
 
 
 class CustomerCardOut(CustomerListOut):

@@ -9,7 +9,9 @@ from dispatch import intake, orders
 from dispatch.api.context import actor, db, setting
 from dispatch.api.sales import window
 from dispatch.api.schemas import (
+    AssignIn,
     BookIn,
+    CancelIn,
     CloseIn,
     RepairIn,
     WorkOrderDetailOut,
@@ -62,6 +64,39 @@ class CloseOrder(MethodView):
         (closing twice, say) is 409 and changes nothing.
         """
         return orders.close_order(db(), actor(), order_id, **data).work_order
+
+
+@blp.route("/work-orders/<int:order_id>/cancel")
+class CancelOrder(MethodView):
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @requires(Role.AGENT, Role.SUPERVISOR)
+    @writes
+    @blp.arguments(CancelIn)
+    @blp.response(200, WorkOrderOut)
+    def post(self, data, order_id):
+        """Cancel an open order (the customer withdrew, the unit went back to the shop), with a reason.
+
+        An order that is not open (closed, cancelled) is 409 and changes nothing.
+        """
+        return orders.cancel_order(db(), actor(), order_id, reason=data["reason"])
+
+
+@blp.route("/work-orders/<int:order_id>/assign")
+class AssignOrder(MethodView):
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @requires(Role.SUPERVISOR)
+    @writes
+    @blp.arguments(AssignIn)
+    @blp.response(200, WorkOrderOut)
+    def post(self, data, order_id):
+        """Give an unassigned order a provider: the one named, or whoever coverage routes it to now."""
+        return intake.assign(
+            db(),
+            actor(),
+            order_id,
+            provider_code=data["provider"],
+            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
+        )
 
 
 @blp.route("/work-orders/<int:order_id>/appointment")
