@@ -16,6 +16,34 @@ Lifecycle of a Callback:
 A ContactAttempt is one try on one channel (voice, sms, human). It has its own id, and is created
 and committed *before* anything is dialled or sent; a job that finds its attempt already started
 does nothing, so no attempt is ever dialled twice.
+
+REQUESTS FROM THE TELEPHONY SIDE (dispatch/jobs/callbacks.py, dispatch/api/webhooks.py use these):
+- Outbox job name "place_callback_attempt", payload {"callback_id": int, "channel": "voice"|"sms"}.
+  The telephony side registers it in outbox.JOBS and jobs/tasks.REGISTRY
+  (-> dispatch.jobs.callbacks.place_callback_attempt). The job waits for the shared rate limit,
+  then start_attempt + COMMIT, then dials, then attempt_placed + commit.
+- dial_target(session, attempt_id) -> tuple[str, Prompt]: the customer's E.164 number and the
+  prompt, needed right after start_attempt (prompt_for_attempt needs a sid we do not have yet).
+- release_attempt(session, attempt_id, error: str) -> None: nothing was dialled (connection
+  refused, Twilio answered 429/5xx), so the next start_attempt for this callback and channel
+  returns the SAME attempt id again and an RQ retry dials it once. A worker killed after
+  start_attempt leaves the attempt un-released: start_attempt then returns None (never dial
+  twice). Please treat an attempt with no final status after a timeout as not answered (sweep).
+- attempt_failed(session, attempt_id, error: str) -> None: the provider refused for good (e.g. an
+  invalid number, or a timeout where we cannot know): like a 'failed' status callback.
+- attempt_placed: idempotent (same attempt + sid again is a no-op). Webhook URLs carry
+  ?attempt=<id>, and the webhooks call attempt_placed first, in case Twilio's callback outruns
+  the job's commit of the sid.
+- attempt_status statuses passed as Twilio sends them: calls: queued|initiated|ringing|in-progress|
+  completed|busy|no-answer|failed|canceled (+ AnsweredBy human|machine_start|machine_end_beep|
+  machine_end_silence|machine_end_other|fax|unknown); SMS: queued|sent|delivered|undelivered|
+  failed|received. A call 'completed' by a human with NO answer recorded = not answered.
+- sms_reply_target(session, phone_e164) -> Prompt | None, and Prompt.attempt_id: int | None:
+  the latest open SMS attempt awaiting a reply from this number (inbound SMS has a new sid).
+- opt_in(session, phone_e164, source) -> None for START / UNSTOP (undo opt_out; nothing else).
+- CustomerAnswer.happened for the other not-completed reasons (parts_missing, site_not_ready, ...):
+  "confirmed" (1) | "disputed" (2) | "rescheduled" (3). Completed: "done" (1) | "not_done" (2),
+  rating asked only after "done". status_check: "done" (1) | "not_done" (2) | "rescheduled" (3).
 """
 
 from __future__ import annotations
