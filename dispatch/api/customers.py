@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from dispatch import customers, intake
 from dispatch.api.context import db, setting
@@ -25,7 +26,7 @@ HQ_READERS = (Role.AGENT, Role.CALLBACK, Role.SUPERVISOR, Role.ADMIN)
 @blp.route("/customers")
 class Customers(MethodView):
     @requires(*HQ_READERS)
-    @blp.arguments(CustomerQuery, location="query")
+    @blp.arguments(CustomerQuery, location="query", unknown=RAISE)
     @blp.response(200, CustomerListOut(many=True))
     def get(self, query):
         """Find customers by exactly one of: phone (any format), part of the name, part of an address.
@@ -47,7 +48,7 @@ class Customer(MethodView):
 @blp.route("/units")
 class Units(MethodView):
     @requires(*HQ_READERS)
-    @blp.arguments(UnitQuery, location="query")
+    @blp.arguments(UnitQuery, location="query", unknown=RAISE)
     @blp.response(200, UnitWithOwnerOut(many=True))
     def get(self, query):
         """Find a registered unit by its serial number, with its owner and its work orders."""

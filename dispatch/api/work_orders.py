@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from dispatch import intake, orders
 from dispatch.api.context import actor, db, setting
@@ -30,7 +31,8 @@ READERS = (Role.AGENT, Role.PROVIDER, Role.CALLBACK, Role.SUPERVISOR, Role.ADMIN
 @blp.route("/work-orders")
 class WorkOrders(MethodView):
     @requires(*READERS)
-    @blp.arguments(WorkOrderQuery, location="query")
+    # Unknown query parameters are refused too: a misspelt filter must not silently widen a list.
+    @blp.arguments(WorkOrderQuery, location="query", unknown=RAISE)
     @blp.response(200, WorkOrderPageOut)
     def get(self, query):
         """List work orders, filtered and paged. A provider sees only its own orders."""
