@@ -42,6 +42,15 @@ DEFAULTS: dict[str, Any] = {
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
     "TRUSTED_PROXIES": 0,
     "LOG_LEVEL": "INFO",
+    # Per-caller limits (the `limits` notation, ";"-separated; empty = off) on requests that end in
+    # calls or texts to customers, which cost money: reporting a sale, closing a work order.
+    "RATE_LIMIT_SALES": "120/minute;3000/hour",
+    "RATE_LIMIT_CLOSE": "120/minute;3000/hour",
+    # PostgreSQL: the role the application runs as (SELECT/INSERT only on audit_events). The
+    # migrations create it (NOLOGIN) if missing and grant it; give your login role membership.
+    "DATABASE_APP_ROLE": "dispatch_app",
+    # Optional URL for `dispatch migrate` (the schema owner); DATABASE_URL is used when empty.
+    "MIGRATION_DATABASE_URL": "",
 }
 
 ENV_PREFIX = "DISPATCH_"

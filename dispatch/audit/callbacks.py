@@ -44,6 +44,10 @@ REQUESTS FROM THE TELEPHONY SIDE (dispatch/jobs/callbacks.py, dispatch/api/webho
 - CustomerAnswer.happened for the other not-completed reasons (parts_missing, site_not_ready, ...):
   "confirmed" (1) | "disputed" (2) | "rescheduled" (3). Completed: "done" (1) | "not_done" (2),
   rating asked only after "done". status_check: "done" (1) | "not_done" (2) | "rescheduled" (3).
+- Timings in tests and the demo must run in seconds: please let the CALLBACK_*_MINUTES settings
+  take fractional values from the environment (e.g. DISPATCH_CALLBACK_RETRY_MINUTES=0.05; the
+  config loader int()s keys whose default is an int, so make those defaults floats and use
+  timedelta(minutes=float(v))), and let CALLING_HOURS_END be "24:00" (all day) for the demo.
 """
 
 from __future__ import annotations
