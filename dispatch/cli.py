@@ -38,7 +38,8 @@ def main() -> None:
 @main.command("migrate")
 def migrate_cmd() -> None:
     """Create or upgrade the database schema to the latest version."""
-    migrate.upgrade(current_app.config["DATABASE_URL"])
+    # The schema owner's URL when the app itself connects as the restricted application role.
+    migrate.upgrade(current_app.config["MIGRATION_DATABASE_URL"] or current_app.config["DATABASE_URL"])
     click.echo("database is at the latest schema")
 
 

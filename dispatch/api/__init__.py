@@ -53,6 +53,10 @@ class DispatchApi(Api):
             if set(merged) == {"_schema"}:  # the body as a whole ("Invalid JSON body.")
                 payload.setdefault("message", "; ".join(merged["_schema"]))
             payload.setdefault("message", "invalid " + ", ".join(sorted(merged)))
+        if code == 413:
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            payload["message"] = f"request body too large: the limit is {limit} bytes"
+            payload["errors"] = {"_body": [f"larger than {limit} bytes"]}
         payload.setdefault("message", error.description if code != 500 else "internal error")
         return payload, code, headers
 

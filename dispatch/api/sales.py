@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from dispatch import intake
 from dispatch.api.context import actor, db, setting
+from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
 from dispatch.api.schemas import SaleIn, SaleOut
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.models import Role
@@ -21,8 +22,9 @@ def window(data: dict | None) -> intake.Window | None:
 
 @blp.route("/sales")
 class Sales(MethodView):
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER], responses={"429": RATE_LIMITED_RESPONSE})
     @requires(Role.SALES, Role.AGENT)
+    @rate_limited("RATE_LIMIT_SALES")
     @writes
     @blp.arguments(SaleIn)
     @blp.response(201, SaleOut)

@@ -8,6 +8,7 @@ from marshmallow import RAISE
 
 from dispatch import intake, orders
 from dispatch.api.context import actor, db, setting
+from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
 from dispatch.api.sales import window
 from dispatch.api.schemas import (
     AssignIn,
@@ -54,8 +55,9 @@ class WorkOrder(MethodView):
 
 @blp.route("/work-orders/<int:order_id>/close")
 class CloseOrder(MethodView):
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER], responses={"429": RATE_LIMITED_RESPONSE})
     @requires(Role.PROVIDER)
+    @rate_limited("RATE_LIMIT_CLOSE")
     @writes
     @blp.arguments(CloseIn)
     @blp.response(200, WorkOrderOut)

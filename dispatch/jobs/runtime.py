@@ -15,6 +15,7 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatch import logs
 from dispatch.config import load_settings
 from dispatch.db import make_engine, make_session_factory
 
@@ -23,8 +24,10 @@ QUEUE_NAMES = ("default",)
 
 @lru_cache(maxsize=1)
 def settings() -> dict[str, Any]:
-    """The settings, read once per process."""
-    return load_settings()
+    """The settings, read once per process (and its log lines redacted from then on)."""
+    loaded = load_settings()
+    logs.install(loaded)
+    return loaded
 
 
 _factories: dict[int, sessionmaker[Session]] = {}
