@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.actors import Actor
@@ -16,7 +17,10 @@ log = logging.getLogger(__name__)
 
 def remind_provider(session: Session, work_order_id: int, appointment_start: str) -> bool:
     """Mark the order as pushed to its provider for this appointment; False if stale or done."""
-    order = session.get(WorkOrder, work_order_id, with_for_update=True)
+    # FOR UPDATE OF the order alone: PostgreSQL refuses to lock the outer-joined eager loads.
+    order = session.scalars(
+        select(WorkOrder).where(WorkOrder.id == work_order_id).with_for_update(of=WorkOrder)
+    ).first()
     if order is None or order.state != OrderState.BOOKED or order.appointment_start is None:
         return False
     if order.appointment_start != datetime.fromisoformat(appointment_start):
