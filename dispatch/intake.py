@@ -325,6 +325,7 @@ def open_repair(
             WorkOrder.unit_id == unit.id,
             WorkOrder.kind == OrderKind.REPAIR,
             WorkOrder.fault_category == fault_category,
+            WorkOrder.state != OrderState.CANCELLED,  # never visited: nothing failed to repeat
         )
         .order_by(WorkOrder.id.desc())
         .limit(1)
