@@ -51,10 +51,44 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_APP_ROLE": "dispatch_app",
     # Optional URL for `dispatch migrate` (the schema owner); DATABASE_URL is used when empty.
     "MIGRATION_DATABASE_URL": "",
+    # --- verification callbacks (issue 3) ---
+    # Calling hours, in the customer's city's local time (HH:MM, end exclusive; "24:00" = midnight).
+    "CALLING_HOURS_START": "09:00",
+    "CALLING_HOURS_END": "20:00",
+    # (Every *_MINUTES setting is a float: fractional minutes make tests and the demo fast.)
+    # Minutes after a closing before the first call: soon for a "customer not home" claim (while
+    # the customer remembers the day), later for a completed job, in between for the rest.
+    "CALLBACK_DELAY_NOT_HOME_MINUTES": 30.0,
+    "CALLBACK_DELAY_COMPLETED_MINUTES": 180.0,
+    "CALLBACK_DELAY_OTHER_MINUTES": 60.0,
+    # Automated attempts (across channels, in this order, cycling) before the human queue.
+    "CALLBACK_CHANNELS": "voice,sms",
+    "CALLBACK_MAX_AUTOMATED_ATTEMPTS": 3,
+    # Minutes between automated attempts.
+    "CALLBACK_RETRY_MINUTES": 20.0,
+    # A call with no final status after this long counts as not answered (minutes).
+    "CALLBACK_CALL_TIMEOUT_MINUTES": 30.0,
+    # How long a text waits for its reply before the next step (minutes).
+    "CALLBACK_SMS_REPLY_MINUTES": 240.0,
+    # The callback team: lease on a claimed callback, tries before "unreachable", pause between.
+    "CALLBACK_LEASE_MINUTES": 15.0,
+    "CALLBACK_MAX_HUMAN_ATTEMPTS": 3,
+    "CALLBACK_HUMAN_RETRY_MINUTES": 120.0,
+    # The sweep re-requests a due callback whose last job request is older than this (minutes).
+    "CALLBACK_SWEEP_STALE_MINUTES": 10.0,
+    # Local time after which a booked order still open on its booked day gets a status check.
+    "CALLBACK_END_OF_DAY": "18:00",
+    # Providers whose verified claims were contradicted at least this often (percent, last
+    # CALLBACK_RISK_WINDOW_DAYS days) are called back first.
+    "CALLBACK_HIGH_RISK_PERCENT": 20,
+    "CALLBACK_RISK_WINDOW_DAYS": 90,
+    # Hours headquarters has to handle a complaint.
+    "COMPLAINT_DEADLINE_HOURS": 72,
 }
 
 ENV_PREFIX = "DISPATCH_"
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
+_FLOAT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, float)}
 
 
 class ConfigError(RuntimeError):
@@ -87,7 +121,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for key in DEFAULTS:
         env = os.environ.get(ENV_PREFIX + key)
         if env is not None:
-            settings[key] = int(env) if key in _INT_KEYS else env
+            settings[key] = int(env) if key in _INT_KEYS else float(env) if key in _FLOAT_KEYS else env
     settings.update(overrides or {})
     check_settings(settings)
     return settings

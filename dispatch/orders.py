@@ -7,7 +7,7 @@ appends an audit event in the same transaction. Nothing else assigns `WorkOrder.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -205,8 +205,9 @@ def close_order(
     installer_id: int,
     visited_at: datetime,
     note: str | None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Visit:
-    """A provider reports a visit: completed, or not completed with a reason."""
+    """A provider reports a visit: completed, or not completed with a reason; plans its callback."""
     order = get_order(session, actor, order_id, for_update=True)
     # State first: a second close is a 409 whatever else the retry got wrong.
     if OrderState(order.state) not in TRANSITIONS["close"][0]:
@@ -251,6 +252,10 @@ def close_order(
             "note": note,
         },
     )
+    # Every closing is checked with the customer; the callback and its job request commit with it.
+    from dispatch.audit import callbacks  # here: the callbacks domain itself builds on this module
+
+    callbacks.plan_for_visit(session, visit.id, settings)
     return visit
 
 

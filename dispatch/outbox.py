@@ -22,7 +22,7 @@ from dispatch.models import OutboxMessage, utcnow
 Send = Callable[[OutboxMessage], None]
 
 # Every job an outbox row may request; the jobs package maps each to its RQ function.
-JOBS = frozenset({"remind_provider"})
+JOBS = frozenset({"remind_provider", "place_callback_attempt"})
 
 
 def put(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
@@ -67,7 +68,7 @@ class CloseOrder(MethodView):
         The installer must belong to the order's provider. Closing an order that is not open
         (closing twice, say) is 409 and changes nothing.
         """
-        return orders.close_order(db(), actor(), order_id, **data).work_order
+        return orders.close_order(db(), actor(), order_id, settings=current_app.config, **data).work_order
 
 
 @blp.route("/work-orders/<int:order_id>/cancel")

@@ -1,6 +1,6 @@
 """Verification callbacks: every closed (or overdue) order is checked with the customer.
 
-INTERFACE CONTRACT (being implemented; see issue 3). Two parts of the code meet here:
+INTERFACE CONTRACT (implemented; see issue 3). Two parts of the code meet here:
 - the callbacks domain (this module, verdicts.py, complaints.py): planning, escalation, answers,
   verdicts, the human queue;
 - the telephony side (dispatch/telephony/, dispatch/jobs/, dispatch/api/webhooks.py): places calls
@@ -48,16 +48,78 @@ REQUESTS FROM THE TELEPHONY SIDE (dispatch/jobs/callbacks.py, dispatch/api/webho
   take fractional values from the environment (e.g. DISPATCH_CALLBACK_RETRY_MINUTES=0.05; the
   config loader int()s keys whose default is an int, so make those defaults floats and use
   timedelta(minutes=float(v))), and let CALLING_HOURS_END be "24:00" (all day) for the demo.
+
+ANSWERS FROM THE CALLBACKS SIDE (all the requests above are implemented as asked):
+- Every function that needs settings takes an optional keyword `settings=` (jobs: runtime.settings(),
+  views/webhooks: current_app.config); without it the process's configuration is loaded.
+- start_attempt returns None unless the callback is `scheduled`, due (due_at <= now) and
+  `channel` is its next_channel; a `released` attempt on the same channel is returned again.
+- The outbox row is written by the callbacks side with job "place_callback_attempt" (it is in
+  outbox.JOBS); its available_at is the due time. The sweep (cron) re-puts one for a due callback
+  whose last request is older than CALLBACK_SWEEP_STALE_MINUTES, and for a `released` attempt.
+- An attempt that never reported a final status (voice: CALLBACK_CALL_TIMEOUT_MINUTES; a text:
+  CALLBACK_SMS_REPLY_MINUTES for the reply) is closed as not answered by the sweep.
+- record_answer on a resolved callback returns the first verdict and changes nothing (safe for a
+  repeated Gather webhook); an answer that does not fit the claim raises errors.Invalid (422).
+- The *_MINUTES settings are floats (fractional minutes work from the environment too), and
+  CALLING_HOURS_END may be "24:00" (calls at any time after CALLING_HOURS_START).
+- Attempt statuses: started -> placed -> ringing/in_progress/awaiting_reply -> answered |
+  not_answered | failed | opted_out; human attempts: answered | not_reached.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from dispatch import orders, outbox
 from dispatch.actors import Actor
+from dispatch.audit import complaints, scheduling, trail, verdicts
+from dispatch.config import load_settings
+from dispatch.errors import Conflict, Invalid, NotFound
+from dispatch.models import (
+    AttemptStatusEvent,
+    Callback,
+    CallbackPurpose,
+    CallbackState,
+    Channel,
+    ContactAttempt,
+    OptOut,
+    OrderState,
+    Rating,
+    Verdict,
+    Visit,
+    WorkOrder,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+JOB = "place_callback_attempt"
+CS = CallbackState
+OPEN = frozenset({CS.SCHEDULED, CS.IN_PROGRESS, CS.HUMAN_QUEUE, CS.CLAIMED})
+SYSTEM = Actor.system("callbacks")
+
+# Risk of a claim being false, for the human queue's order (higher first).
+CLAIM_PRIORITY = {"customer_not_home": 100, "customer_refused": 70, "wrong_address": 70, "status_check": 50}
+DEFAULT_NOT_COMPLETED_PRIORITY = 60
+COMPLETED_PRIORITY = 20
+HIGH_RISK_PROVIDER_BONUS = 60
+
+# Attempt statuses after which nothing more happens on that attempt.
+FINAL = frozenset({"answered", "not_answered", "failed", "opted_out", "not_reached"})
+NON_ANSWER_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled", "undelivered"})
+SMS_OUT_STATUSES = frozenset({"sent", "delivered"})
+_SWEEP_LOCK = 0x43425357  # "CBSW"
+_STATUS_CHECK_LOCK = 0x43425343  # "CBSC"
 
 
 @dataclass(frozen=True)
@@ -69,6 +131,8 @@ class Prompt:
     provider_name: str
     visit_day: str  # e.g. "Tuesday 24 November", in the customer's city's time
     customer_first_name: str
+    attempt_id: int | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,8 +140,9 @@ class CustomerAnswer:
     """What the customer said, whatever the channel.
 
     happened: for a not-home claim: "confirmed" (1), "nobody_came" (2), "rescheduled" (3);
+              for the other not-completed reasons: "confirmed" (1), "disputed" (2), "rescheduled" (3);
               for a completed claim: "done" or "not_done"; for a status check: "done", "not_done",
-              "rescheduled".
+              "rescheduled". (dispatch.audit.verdicts has the table.)
     rating:   "very_satisfied" | "satisfied" | "not_satisfied" | None
     """
 
@@ -86,44 +151,855 @@ class CustomerAnswer:
     note: str | None = None
 
 
-def plan_for_visit(session: Session, visit_id: int, settings: dict) -> None:
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _cfg(settings: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    # Jobs pass runtime.settings(), views current_app.config; anything else reads the process's
+    # configuration (defaults < TOML < DISPATCH_* environment), as the worker does.
+    return settings if settings is not None else load_settings()
+
+
+def _tz(callback: Callback) -> str:
+    return callback.work_order.customer.city.timezone
+
+
+def _channels(settings: Mapping[str, Any]) -> list[str]:
+    names = [c.strip() for c in str(settings["CALLBACK_CHANNELS"]).split(",") if c.strip()]
+    bad = [c for c in names if c not in (Channel.VOICE, Channel.SMS)]
+    if not names or bad:
+        raise ValueError(
+            f"CALLBACK_CHANNELS must list voice and/or sms, not {settings['CALLBACK_CHANNELS']!r}"
+        )
+    return names
+
+
+def _channel_for(step: int, settings: Mapping[str, Any]) -> str:
+    """The channel of automated attempt number `step` (0-based), cycling the configured order."""
+    names = _channels(settings)
+    return names[step % len(names)]
+
+
+def _lock(session: Session, callback_id: int) -> Callback | None:
+    # FOR UPDATE OF callbacks: the joined eager loads must not be locked (nor can they be).
+    return session.scalars(
+        select(Callback)
+        .where(Callback.id == callback_id)
+        .with_for_update(of=Callback)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _lock_attempt(session: Session, attempt_id: int) -> ContactAttempt | None:
+    """Lock an attempt, its callback first: every writer locks callback, then attempt (no deadlock)."""
+    callback_id = session.scalar(select(ContactAttempt.callback_id).where(ContactAttempt.id == attempt_id))
+    if callback_id is None:
+        return None
+    _lock(session, callback_id)
+    return session.get(ContactAttempt, attempt_id, with_for_update=True, populate_existing=True)
+
+
+def _note(attempt: ContactAttempt, status: str, at: datetime, **extra: Any) -> None:
+    # Reassign (not append) so the JSON column is seen as changed.
+    attempt.status_history = [
+        *(attempt.status_history or []),
+        {"status": status, "at": at.isoformat(), **extra},
+    ]
+
+
+def _record(
+    session: Session, actor: Actor, callback: Callback, action: str, before: str | None, **data: Any
+) -> None:
+    trail.record(
+        session,
+        actor,
+        "callback",
+        callback.id,
+        action,
+        from_state=before,
+        to_state=callback.state,
+        data={"work_order_id": callback.work_order_id, **data},
+    )
+
+
+def _request_attempt(session: Session, callback: Callback, at: datetime, *, tag: str = "plan") -> None:
+    """Write the outbox row that asks for this callback's next automated attempt at `at`."""
+    step = callback.automated_attempts + 1
+    outbox.put(
+        session,
+        JOB,
+        {"callback_id": callback.id, "channel": callback.next_channel},
+        available_at=at,
+        dedupe_key=f"callback:{callback.id}:{step}:{tag}:{at:%Y%m%dT%H%M%S}",
+    )
+    callback.last_enqueued_at = at
+
+
+def is_opted_out(session: Session, phone_e164: str) -> bool:
+    """Whether this number asked for no more automated calls or texts."""
+    return session.scalar(select(OptOut.id).where(OptOut.phone == phone_e164)) is not None
+
+
+def _priority(claim: str) -> int:
+    if claim == verdicts.COMPLETED:
+        return COMPLETED_PRIORITY
+    return CLAIM_PRIORITY.get(claim, DEFAULT_NOT_COMPLETED_PRIORITY)
+
+
+def _latest_attempt(session: Session, callback: Callback) -> ContactAttempt | None:
+    return session.scalars(
+        select(ContactAttempt)
+        .where(ContactAttempt.callback_id == callback.id)
+        .order_by(ContactAttempt.seq.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def _next_seq(session: Session, callback: Callback) -> int:
+    return (
+        int(
+            session.scalar(
+                select(func.coalesce(func.max(ContactAttempt.seq), 0)).where(
+                    ContactAttempt.callback_id == callback.id
+                )
+            )
+        )
+        + 1
+    )
+
+
+def _to_human(
+    session: Session, callback: Callback, reason: str, now: datetime, settings: Mapping[str, Any]
+) -> None:
+    """Hand a callback to the callback team (due at the next calling time)."""
+    before = callback.state
+    callback.state = CS.HUMAN_QUEUE.value
+    callback.escalation_reason = reason
+    callback.next_channel = None
+    callback.lease_holder_id = None
+    callback.lease_until = None
+    callback.due_at = scheduling.next_calling_time(now, _tz(callback), settings)
+    session.flush()
+    _record(session, SYSTEM, callback, "to_human_queue", before, reason=reason, due_at=callback.due_at)
+
+
+def _next_step(
+    session: Session, callback: Callback, reason: str, now: datetime, settings: Mapping[str, Any]
+) -> None:
+    """After an automated attempt without an answer: the next channel later, or the human queue."""
+    if callback.automated_attempts >= int(settings["CALLBACK_MAX_AUTOMATED_ATTEMPTS"]):
+        _to_human(
+            session,
+            callback,
+            f"no answer after {callback.automated_attempts} automated attempts",
+            now,
+            settings,
+        )
+        return
+    if is_opted_out(session, callback.phone):
+        _to_human(session, callback, "opted_out", now, settings)
+        return
+    before = callback.state
+    callback.state = CS.SCHEDULED.value
+    callback.next_channel = _channel_for(callback.automated_attempts, settings)
+    callback.due_at = scheduling.after(now, settings["CALLBACK_RETRY_MINUTES"], _tz(callback), settings)
+    _request_attempt(session, callback, callback.due_at)
+    session.flush()
+    _record(
+        session,
+        SYSTEM,
+        callback,
+        "retry_scheduled",
+        before,
+        reason=reason,
+        channel=callback.next_channel,
+        due_at=callback.due_at,
+    )
+
+
+def _attempt_not_answered(
+    session: Session, attempt: ContactAttempt, reason: str, now: datetime, settings: Mapping[str, Any]
+) -> None:
+    """Close an automated attempt as not answered and move its callback on (if it is the current one)."""
+    if attempt.status in FINAL:
+        return
+    attempt.status = "failed" if reason in ("failed", "undelivered", "provider_error") else "not_answered"
+    attempt.ended_at = now
+    _note(attempt, attempt.status, now, reason=reason)
+    callback = attempt.callback  # locked by the caller (_lock_attempt)
+    latest = _latest_attempt(session, callback)
+    if callback.state != CS.IN_PROGRESS or latest is None or latest.id != attempt.id:
+        session.flush()
+        return  # the callback has moved on (answered by text, opted out, ...)
+    trail.record(
+        session,
+        SYSTEM,
+        "callback",
+        callback.id,
+        "attempt_not_answered",
+        data={"attempt_id": attempt.id, "channel": attempt.channel, "reason": reason},
+    )
+    _next_step(session, callback, reason, now, settings)
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def plan_for_visit(session: Session, visit_id: int, settings: Mapping[str, Any] | None = None) -> Callback:
     """Called in the transaction that closes an order: plan its verification callback (outbox)."""
-    raise NotImplementedError
+    settings = _cfg(settings)
+    existing = session.scalars(select(Callback).where(Callback.visit_id == visit_id)).first()
+    if existing is not None:
+        return existing
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound(f"visit {visit_id} not found")
+    order = visit.work_order
+    now = utcnow()
+    claim = visit.reason or verdicts.COMPLETED
+    tz = order.customer.city.timezone
+    # A closing answers the day's status check: drop the ones nobody is working on.
+    for check in session.scalars(
+        select(Callback)
+        .where(
+            Callback.work_order_id == order.id,
+            Callback.purpose == CallbackPurpose.STATUS_CHECK,
+            Callback.state.in_([CS.SCHEDULED, CS.HUMAN_QUEUE]),
+        )
+        .with_for_update(of=Callback)
+    ).unique():
+        before = check.state
+        check.state = CS.CANCELLED.value
+        check.resolved_at = now
+        _record(session, SYSTEM, check, "cancelled", before, reason=f"order closed (visit {visit.id})")
+    callback = Callback(
+        work_order_id=order.id,
+        visit_id=visit.id,
+        purpose=CallbackPurpose.VERIFY_VISIT.value,
+        claim=claim,
+        claim_at=visit.visited_at,
+        provider_id=visit.provider_id,
+        installer_id=visit.installer_id,
+        phone=order.customer.phone,
+        state=CS.SCHEDULED.value,
+        priority=_priority(claim),
+        due_at=scheduling.first_call_at(claim, max(now, visit.closed_at or now), tz, settings),
+        automated_attempts=0,
+        human_attempts=0,
+        next_channel=_channel_for(0, settings),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(callback)
+    session.flush()
+    _request_attempt(session, callback, callback.due_at)
+    _record(
+        session,
+        SYSTEM,
+        callback,
+        "planned",
+        None,
+        visit_id=visit.id,
+        claim=claim,
+        due_at=callback.due_at,
+        channel=callback.next_channel,
+    )
+    return callback
 
 
-def start_attempt(session: Session, callback_id: int, channel: str, now: datetime) -> int | None:
+def _advisory_lock(session: Session, key: int) -> bool:
+    """A transaction-scoped lock so that two cron processes never both do the same pass."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: BEGIN IMMEDIATE already serialises writers
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
+
+
+def plan_status_checks(
+    session: Session, settings: Mapping[str, Any] | None = None, *, now: datetime | None = None
+) -> int:
+    """Booked orders still open after the end of their booked (local) day get one status check."""
+    settings = _cfg(settings)
+    now = now or utcnow()
+    if not _advisory_lock(session, _STATUS_CHECK_LOCK):
+        return 0
+    candidates = session.scalars(
+        select(WorkOrder).where(
+            WorkOrder.state == OrderState.BOOKED,
+            WorkOrder.appointment_start <= now,
+            # Look back far enough to cover any time zone's end of day, not for ever.
+            WorkOrder.appointment_start > now - timedelta(days=3),
+        )
+    ).unique()
+    planned = 0
+    for order in candidates:
+        tz = order.customer.city.timezone
+        day = scheduling.local_day(order.appointment_start, tz)
+        checkpoint = max(
+            scheduling.end_of_day(day, tz, settings), order.appointment_end or order.appointment_start
+        )
+        if now < checkpoint:
+            continue
+        exists = session.scalar(
+            select(Callback.id).where(
+                Callback.work_order_id == order.id, Callback.check_day == day.isoformat()
+            )
+        )
+        if exists is not None:
+            continue
+        callback = Callback(
+            work_order_id=order.id,
+            purpose=CallbackPurpose.STATUS_CHECK.value,
+            check_day=day.isoformat(),
+            claim=verdicts.STATUS_CHECK,
+            claim_at=order.appointment_start,
+            provider_id=order.provider_id,
+            phone=order.customer.phone,
+            state=CS.SCHEDULED.value,
+            priority=_priority(verdicts.STATUS_CHECK),
+            due_at=scheduling.next_calling_time(now, tz, settings),
+            automated_attempts=0,
+            human_attempts=0,
+            next_channel=_channel_for(0, settings),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(callback)
+        session.flush()
+        _request_attempt(session, callback, callback.due_at)
+        _record(
+            session,
+            SYSTEM,
+            callback,
+            "planned",
+            None,
+            claim=verdicts.STATUS_CHECK,
+            check_day=day.isoformat(),
+            due_at=callback.due_at,
+        )
+        planned += 1
+    return planned
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    locked_out: bool = False
+    requeued: int = 0
+    timed_out: int = 0
+    leases_expired: int = 0
+
+
+def sweep(
+    session: Session, settings: Mapping[str, Any] | None = None, *, now: datetime | None = None
+) -> SweepReport:
+    """Re-request every due callback whose job request is stale; time out silent attempts; free
+    abandoned leases. Redis is not the source of truth: this finds whatever a lost job left."""
+    settings = _cfg(settings)
+    now = now or utcnow()
+    if not _advisory_lock(session, _SWEEP_LOCK):
+        return SweepReport(locked_out=True)
+    stale = now - timedelta(minutes=float(settings["CALLBACK_SWEEP_STALE_MINUTES"]))
+
+    # Attempts that never reported back: a lost call, a worker killed before it knew, an unanswered text.
+    timed_out = 0
+    call_limit = now - timedelta(minutes=float(settings["CALLBACK_CALL_TIMEOUT_MINUTES"]))
+    sms_limit = now - timedelta(minutes=float(settings["CALLBACK_SMS_REPLY_MINUTES"]))
+    silent = session.scalars(
+        select(ContactAttempt.id)
+        .join(Callback, Callback.id == ContactAttempt.callback_id)
+        .where(
+            Callback.state == CS.IN_PROGRESS,
+            ContactAttempt.channel != Channel.HUMAN,
+            ContactAttempt.status.not_in(FINAL | {"released"}),
+            or_(
+                (ContactAttempt.channel == Channel.VOICE) & (ContactAttempt.started_at < call_limit),
+                (ContactAttempt.channel == Channel.SMS) & (ContactAttempt.started_at < sms_limit),
+                # A text that never left (no sid) is as lost as a call that never reported.
+                (ContactAttempt.provider_sid.is_(None)) & (ContactAttempt.started_at < call_limit),
+            ),
+        )
+        .order_by(ContactAttempt.id)
+    ).all()
+    for candidate_id in silent:
+        attempt = _lock_attempt(session, candidate_id)
+        if attempt is None or attempt.status in FINAL or attempt.status == "released":
+            continue  # answered or moved on while we looked
+        reason = "no_reply" if attempt.channel == Channel.SMS and attempt.provider_sid else "no_final_status"
+        _attempt_not_answered(session, attempt, reason, now, settings)
+        timed_out += 1
+
+    # Leases nobody renewed: back to the queue.
+    expired = 0
+    for callback in session.scalars(
+        select(Callback)
+        .where(Callback.state == CS.CLAIMED, Callback.lease_until < now)
+        .with_for_update(of=Callback, skip_locked=True)
+    ).unique():
+        before = callback.state
+        holder = callback.lease_holder_id
+        callback.state = CS.HUMAN_QUEUE.value
+        callback.lease_holder_id = None
+        callback.lease_until = None
+        _record(session, SYSTEM, callback, "lease_expired", before, agent_user_id=holder)
+        expired += 1
+
+    # Due and waiting, with no recent job request (scheduled), or released and left (in progress).
+    requeued = 0
+    due = session.scalars(
+        select(Callback)
+        .where(
+            Callback.due_at <= now,
+            or_(Callback.last_enqueued_at.is_(None), Callback.last_enqueued_at < stale),
+            or_(
+                Callback.state == CS.SCHEDULED,
+                (Callback.state == CS.IN_PROGRESS)
+                & Callback.id.in_(
+                    select(ContactAttempt.callback_id).where(ContactAttempt.status == "released")
+                ),
+            ),
+        )
+        .order_by(Callback.due_at, Callback.id)
+        .with_for_update(of=Callback, skip_locked=True)
+    ).unique()
+    for callback in due:
+        if callback.state == CS.IN_PROGRESS:
+            latest = _latest_attempt(session, callback)
+            if latest is None or latest.status != "released":
+                continue
+        _request_attempt(session, callback, now, tag="sweep")
+        requeued += 1
+    session.flush()
+    if requeued or timed_out or expired:
+        log.info(
+            "callback sweep: %s re-requested, %s timed out, %s leases expired", requeued, timed_out, expired
+        )
+    return SweepReport(requeued=requeued, timed_out=timed_out, leases_expired=expired)
+
+
+# --- automated attempts (called by the telephony side) ----------------------------------------
+
+
+def start_attempt(
+    session: Session, callback_id: int, channel: str, now: datetime, settings: Mapping[str, Any] | None = None
+) -> int | None:
     """Create and return the id of the next attempt on `channel`, or None if none is due.
 
     None when: the callback is resolved, in the human queue, opted out, outside calling hours (it is
     then rescheduled), or the attempt this job was meant to make already exists. The caller commits
-    before dialling.
+    before dialling. A released attempt (nothing was dialled) on the same channel is returned again.
     """
-    raise NotImplementedError
+    settings = _cfg(settings)
+    callback = _lock(session, callback_id)
+    if callback is None:
+        return None
+    if callback.state == CS.IN_PROGRESS:
+        latest = _latest_attempt(session, callback)
+        if latest is not None and latest.status == "released" and latest.channel == channel:
+            latest.status = "started"
+            latest.started_at = now
+            _note(latest, "restarted", now)
+            session.flush()
+            return latest.id
+        return None  # an attempt is already out: never a second one at the same time
+    if callback.state != CS.SCHEDULED or channel != callback.next_channel or callback.due_at > now:
+        return None  # done, with the team, or a stale/duplicate request: its own request is queued
+    if callback.purpose == CallbackPurpose.STATUS_CHECK and callback.work_order.state != OrderState.BOOKED:
+        before = callback.state
+        callback.state = CS.CANCELLED.value
+        callback.resolved_at = now
+        _record(
+            session, SYSTEM, callback, "cancelled", before, reason=f"order is {callback.work_order.state}"
+        )
+        return None
+    if is_opted_out(session, callback.phone):
+        _to_human(session, callback, "opted_out", now, settings)
+        return None
+    tz = _tz(callback)
+    if not scheduling.in_calling_hours(now, tz, settings):
+        before = callback.state
+        callback.due_at = scheduling.next_calling_time(now, tz, settings)
+        _request_attempt(session, callback, callback.due_at)
+        session.flush()
+        _record(session, SYSTEM, callback, "deferred_to_calling_hours", before, due_at=callback.due_at)
+        return None
+    attempt = ContactAttempt(
+        callback_id=callback.id,
+        seq=_next_seq(session, callback),
+        channel=channel,
+        status="started",
+        to_number=callback.phone,
+        started_at=now,
+        status_history=[],
+    )
+    _note(attempt, "started", now)
+    session.add(attempt)
+    before = callback.state
+    callback.state = CS.IN_PROGRESS.value
+    callback.automated_attempts += 1
+    session.flush()
+    _record(
+        session,
+        SYSTEM,
+        callback,
+        "attempt_started",
+        before,
+        attempt_id=attempt.id,
+        channel=channel,
+        seq=attempt.seq,
+    )
+    return attempt.id
+
+
+def dial_target(session: Session, attempt_id: int) -> tuple[str, Prompt]:
+    """The number to dial or text for an attempt, and what to ask."""
+    attempt = session.get(ContactAttempt, attempt_id)
+    if attempt is None:
+        raise NotFound(f"attempt {attempt_id} not found")
+    return attempt.to_number, _prompt(attempt.callback, attempt)
+
+
+def release_attempt(session: Session, attempt_id: int, error: str) -> None:
+    """Nothing was dialled (the provider refused the request): the next start_attempt returns it again."""
+    attempt = _lock_attempt(session, attempt_id)
+    if attempt is None or attempt.status != "started" or attempt.provider_sid is not None:
+        return
+    attempt.status = "released"
+    _note(attempt, "released", utcnow(), error=error[:300])
+    session.flush()
+
+
+def attempt_failed(
+    session: Session, attempt_id: int, error: str, settings: Mapping[str, Any] | None = None
+) -> None:
+    """The provider refused for good (invalid number, ...): like a 'failed' status callback."""
+    attempt = _lock_attempt(session, attempt_id)
+    if attempt is None:
+        return
+    _attempt_not_answered(session, attempt, "provider_error", utcnow(), _cfg(settings))
+    if attempt.status_history and attempt.status_history[-1].get("status") == "failed":
+        attempt.status_history = [
+            *attempt.status_history[:-1],
+            {**attempt.status_history[-1], "error": error[:300]},
+        ]
+    session.flush()
 
 
 def attempt_placed(session: Session, attempt_id: int, provider_sid: str) -> None:
-    """Record the CallSid/MessageSid Twilio (or the simulator) gave an attempt."""
-    raise NotImplementedError
+    """Record the CallSid/MessageSid Twilio (or the simulator) gave an attempt (idempotent)."""
+    attempt = _lock_attempt(session, attempt_id)
+    if attempt is None:
+        raise NotFound(f"attempt {attempt_id} not found")
+    if attempt.provider_sid == provider_sid:
+        return
+    if attempt.provider_sid is not None:
+        log.warning(
+            "attempt %s already has sid %s; ignoring %s", attempt.id, attempt.provider_sid, provider_sid
+        )
+        return
+    now = utcnow()
+    attempt.provider_sid = provider_sid
+    attempt.placed_at = now
+    if attempt.status in ("started", "released"):
+        attempt.status = "placed"
+    _note(attempt, "placed", now, sid=provider_sid)
+    session.flush()
 
 
-def attempt_status(session: Session, provider_sid: str, status: str, answered_by: str | None) -> None:
+def _first_status(session: Session, provider_sid: str, status: str) -> bool:
+    """Record (sid, status); False if it was already recorded (a repeated delivery)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(AttemptStatusEvent)
+        .values(provider_sid=provider_sid, status=status, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["provider_sid", "status"])
+        .returning(AttemptStatusEvent.id)
+    )
+    return result.first() is not None
+
+
+def attempt_status(
+    session: Session,
+    provider_sid: str,
+    status: str,
+    answered_by: str | None,
+    settings: Mapping[str, Any] | None = None,
+) -> None:
     """A status callback: idempotent by (sid, status); a non-answer escalates to the next step."""
-    raise NotImplementedError
+    if not _first_status(session, provider_sid, status):
+        return
+    attempt_id = session.scalar(select(ContactAttempt.id).where(ContactAttempt.provider_sid == provider_sid))
+    attempt = _lock_attempt(session, attempt_id) if attempt_id is not None else None
+    if attempt is None:
+        log.warning("status %s for unknown sid %s", status, provider_sid)
+        return
+    now = utcnow()
+    _note(attempt, status, now, **({"answered_by": answered_by} if answered_by else {}))
+    if answered_by:
+        attempt.answered_by = answered_by
+    if attempt.status in FINAL:
+        session.flush()
+        return
+    machine = bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
+    if status in NON_ANSWER_STATUSES:
+        _attempt_not_answered(session, attempt, status, now, _cfg(settings))
+    elif machine:
+        _attempt_not_answered(session, attempt, "machine", now, _cfg(settings))
+    elif status == "completed" and attempt.channel == Channel.VOICE:
+        # Picked up and hung up without choosing: no answer to go on.
+        _attempt_not_answered(session, attempt, "hung_up_without_answer", now, _cfg(settings))
+    elif attempt.channel == Channel.SMS and status in SMS_OUT_STATUSES:
+        attempt.status = "awaiting_reply"
+    elif status not in ("received", "completed"):
+        attempt.status = status.replace("-", "_")[:24]
+    session.flush()
+
+
+def _prompt(callback: Callback, attempt: ContactAttempt | None) -> Prompt:
+    order = callback.work_order
+    provider = callback.provider or order.provider
+    return Prompt(
+        callback_id=callback.id,
+        claim=callback.claim,
+        provider_name=provider.name if provider else "our service partner",
+        visit_day=scheduling.spoken_day(callback.claim_at, _tz(callback)),
+        customer_first_name=(order.customer.name.split() or [""])[0],
+        attempt_id=attempt.id if attempt else None,
+        channel=attempt.channel if attempt else None,
+    )
 
 
 def prompt_for_attempt(session: Session, provider_sid: str) -> Prompt | None:
     """What to ask on this call or text (None if the callback is no longer open)."""
-    raise NotImplementedError
+    attempt = session.scalars(
+        select(ContactAttempt).where(ContactAttempt.provider_sid == provider_sid)
+    ).first()
+    if attempt is None or attempt.callback.state not in OPEN:
+        return None
+    return _prompt(attempt.callback, attempt)
+
+
+def sms_reply_target(session: Session, phone_e164: str) -> Prompt | None:
+    """The latest text to this number whose callback still waits for an answer (for an inbound SMS)."""
+    attempt = session.scalars(
+        select(ContactAttempt)
+        .join(Callback, Callback.id == ContactAttempt.callback_id)
+        .where(
+            ContactAttempt.channel == Channel.SMS,
+            ContactAttempt.to_number == phone_e164,
+            ContactAttempt.provider_sid.is_not(None),
+            ContactAttempt.status.not_in(["failed", "opted_out"]),
+            Callback.state.in_(list(OPEN)),
+        )
+        .order_by(ContactAttempt.started_at.desc(), ContactAttempt.id.desc())
+        .limit(1)
+    ).first()
+    return _prompt(attempt.callback, attempt) if attempt else None
+
+
+# --- answers and verdicts ---------------------------------------------------------------------
 
 
 def record_answer(
-    session: Session, callback_id: int, answer: CustomerAnswer, *, channel: str, actor: Actor,
+    session: Session,
+    callback_id: int,
+    answer: CustomerAnswer,
+    *,
+    channel: str,
+    actor: Actor,
     attempt_id: int | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> str:
-    """Store the customer's answer, reach the verdict, apply it (complaint, reopen, verify); returns it."""
-    raise NotImplementedError
+    """Store the customer's answer, reach the verdict, apply it (complaint, reopen, verify); returns it.
+
+    A second answer to a resolved callback changes nothing and returns the first verdict.
+    """
+    settings = _cfg(settings)
+    callback = _lock(session, callback_id)
+    if callback is None:
+        raise NotFound(f"callback {callback_id} not found")
+    if callback.state == CS.RESOLVED:
+        return str(callback.verdict)
+    if callback.state == CS.CANCELLED:
+        raise Conflict(f"callback {callback.id} was cancelled")
+    try:
+        verdict = verdicts.decide(callback.claim, answer.happened)
+    except verdicts.UnknownAnswer as exc:
+        raise Invalid.field("happened", str(exc)) from None
+    if answer.rating is not None and answer.rating not in Rating.__members__.values():
+        raise Invalid.field("rating", f"unknown rating {answer.rating!r}")
+    now = utcnow()
+    attempt = None
+    if attempt_id is not None:
+        attempt = _lock_attempt(session, attempt_id)
+        if attempt is None or attempt.callback_id != callback.id:
+            raise Invalid.field("attempt_id", "is not an attempt of this callback")
+    elif channel == Channel.HUMAN:
+        attempt = ContactAttempt(
+            callback_id=callback.id,
+            seq=_next_seq(session, callback),
+            channel=Channel.HUMAN.value,
+            status="started",
+            to_number=callback.phone,
+            agent_user_id=actor.user_id,
+            started_at=now,
+            status_history=[],
+        )
+        session.add(attempt)
+    if attempt is not None:
+        attempt.status = "answered"
+        attempt.ended_at = attempt.ended_at or now
+        attempt.answer_happened = answer.happened
+        attempt.answer_rating = answer.rating
+        if answer.note:
+            attempt.answer_text = answer.note[:2000]
+        _note(attempt, "answered", now, happened=answer.happened)
+    return _resolve(
+        session,
+        callback,
+        verdict,
+        actor,
+        now,
+        settings,
+        answer=answer,
+        channel=channel,
+        attempt_id=attempt.id if attempt is not None and attempt.id else None,
+    )
 
 
-def opt_out(session: Session, phone_e164: str, source: str) -> None:
+def _resolve(
+    session: Session,
+    callback: Callback,
+    verdict: Verdict,
+    actor: Actor,
+    now: datetime,
+    settings: Mapping[str, Any],
+    *,
+    answer: CustomerAnswer | None,
+    channel: str,
+    attempt_id: int | None,
+) -> str:
+    before = callback.state
+    callback.state = CS.RESOLVED.value
+    callback.verdict = verdict.value
+    callback.rating = answer.rating if answer else None
+    callback.answer_happened = answer.happened if answer else None
+    callback.answer_note = answer.note if answer else None
+    callback.answer_channel = channel
+    callback.resolved_at = now
+    callback.lease_holder_id = None
+    callback.lease_until = None
+    callback.next_channel = None
+    session.flush()
+    _record(
+        session,
+        actor,
+        callback,
+        "verdict",
+        before,
+        verdict=verdict.value,
+        claim=callback.claim,
+        happened=callback.answer_happened,
+        rating=callback.rating,
+        channel=channel,
+        attempt_id=attempt_id,
+        provider_id=callback.provider_id,
+    )
+    _apply(session, callback, verdict, actor, now, settings)
+    return verdict.value
+
+
+def _apply(
+    session: Session,
+    callback: Callback,
+    verdict: Verdict,
+    actor: Actor,
+    now: datetime,
+    settings: Mapping[str, Any],
+) -> None:
+    """What a verdict does to the order, the provider and the complaints."""
+    order = (
+        session.scalars(
+            select(WorkOrder)
+            .where(WorkOrder.id == callback.work_order_id)
+            .with_for_update(of=WorkOrder)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .one()
+    )
+    state = OrderState(order.state)
+    data = {"callback_id": callback.id, "verdict": verdict.value}
+    if verdict == Verdict.CONFIRMED:
+        if callback.purpose == CallbackPurpose.VERIFY_VISIT and state == OrderState.CLOSED_COMPLETED:
+            orders.transition(session, order, "verify", OrderState.VERIFIED, actor, data)
+    elif verdict == Verdict.CONTRADICTED:
+        summary = f"{_claim_text(callback)}; the customer says: {callback.answer_happened}" + (
+            f" ({callback.answer_note})" if callback.answer_note else ""
+        )
+        complaint = complaints.open_for_callback(session, callback, actor, settings, summary=summary, now=now)
+        if state in orders.TRANSITIONS["reopen"][0]:
+            orders.transition(
+                session,
+                order,
+                "reopen",
+                orders.resting_state(order),
+                actor,
+                {**data, "complaint_id": complaint.id},
+            )
+    elif verdict == Verdict.CUSTOMER_RESCHEDULED:
+        # The customer still wants the service: the order goes back to the open work.
+        if state in orders.TRANSITIONS["reopen"][0]:
+            orders.transition(session, order, "reopen", orders.resting_state(order), actor, data)
+    # UNREACHABLE: the claim stays unverified; it never counts as a confirmation.
+
+
+def _claim_text(callback: Callback) -> str:
+    provider = callback.provider.code if callback.provider else "the provider"
+    day = scheduling.spoken_day(callback.claim_at, _tz(callback))
+    if callback.claim == verdicts.STATUS_CHECK:
+        return f"order booked for {day} left open by {provider}"
+    return f"{provider} claimed '{callback.claim}' on {day}"
+
+
+# --- opt-out ----------------------------------------------------------------------------------
+
+
+def opt_out(
+    session: Session, phone_e164: str, source: str, settings: Mapping[str, Any] | None = None
+) -> None:
     """The number said STOP: no more calls or texts; its open callbacks go to the human queue."""
-    raise NotImplementedError
+    settings = _cfg(settings)
+    now = utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    row = session.execute(
+        insert(OptOut)
+        .values(phone=phone_e164, source=source[:40], created_at=now)
+        .on_conflict_do_nothing(index_elements=["phone"])
+        .returning(OptOut.id)
+    ).first()
+    if row is not None:
+        trail.record(
+            session, SYSTEM, "opt_out", row.id, "opted_out", data={"phone": phone_e164, "source": source}
+        )
+    for callback in session.scalars(
+        select(Callback)
+        .where(Callback.phone == phone_e164, Callback.state.in_([CS.SCHEDULED, CS.IN_PROGRESS]))
+        .order_by(Callback.id)
+        .with_for_update(of=Callback)
+    ).unique():
+        latest = _latest_attempt(session, callback)
+        if latest is not None and latest.status not in FINAL:
+            latest.status = "opted_out"
+            latest.ended_at = now
+            _note(latest, "opted_out", now, source=source)
+        _to_human(session, callback, "opted_out", now, settings)
+
+
+def opt_in(session: Session, phone_e164: str, source: str) -> None:
+    """START / UNSTOP: automated messages to this number are allowed again (nothing else changes)."""
+    row = session.scalars(select(OptOut).where(OptOut.phone == phone_e164).with_for_update()).first()
+    if row is None:
+        return
+    trail.record(session, SYSTEM, "opt_out", row.id, "opted_in", data={"phone": phone_e164, "source": source})
+    session.delete(row)
+    session.flush()

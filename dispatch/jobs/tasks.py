@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 # The jobs an outbox row may name: outbox.job -> function here.
 REGISTRY: dict[str, str] = {
     "remind_provider": "dispatch.jobs.tasks.remind_provider",
+    # Written by the telephony side (places the call or text of a verification callback).
+    "place_callback_attempt": "dispatch.jobs.callbacks.place_callback_attempt",
 }
 
 
