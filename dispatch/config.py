@@ -39,6 +39,13 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
     # Optional override of Twilio's REST API base URL (an egress proxy, or a test stand-in).
     "TWILIO_API_BASE_URL": "",
+    # New outbound calls / texts per second, shared by all workers (Twilio's account default: 1).
+    "OUTBOUND_CALLS_PER_SECOND": 1,
+    "OUTBOUND_SMS_PER_SECOND": 1,
+    # Per-address cap on Twilio webhook requests (the `limits` notation).
+    "WEBHOOK_RATE_LIMIT": "600/minute",
+    # Simulator: seconds before a simulated customer's phone reacts to a call or a text.
+    "SIMULATOR_ANSWER_SECONDS": 1,
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
     "TRUSTED_PROXIES": 0,
     "LOG_LEVEL": "INFO",

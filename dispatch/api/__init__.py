@@ -100,9 +100,9 @@ def init_api(app: Flask) -> DispatchApi:
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "A token from `dispatch token create`"},
     )
-    from dispatch.api import customers, health, reference, sales, work_orders
+    from dispatch.api import customers, health, reference, sales, webhooks, work_orders
 
-    for module in (health, sales, customers, work_orders, reference):
+    for module in (health, sales, customers, work_orders, reference, webhooks):
         api.register_blueprint(module.blp)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,247 @@
+"""Twilio's webhooks: the call's menu, key presses, call and SMS status reports, inbound texts.
+
+No bearer token: every request must carry a valid X-Twilio-Signature over the public URL
+(PUBLIC_BASE_URL + path + query) and the form, checked with the SDK's RequestValidator before
+anything is read or written; an unsigned or forged request gets 403 and records nothing.
+Repeated, late or out-of-order deliveries are harmless: status reports are keyed by CallSid or
+MessageSid in the domain, and an answer for a callback that is no longer open is not recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from twilio.request_validator import RequestValidator
+
+from dispatch import phones
+from dispatch.actors import Actor
+from dispatch.api.context import db, setting
+from dispatch.audit import callbacks
+from dispatch.errors import DomainError
+from dispatch.ratelimit import RequestRateLimit
+from dispatch.telephony import WEBHOOK_PREFIX, signing_token, twiml, webhook_url
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint(
+    "twilio",
+    __name__,
+    url_prefix=WEBHOOK_PREFIX,
+    description="Webhooks called by Twilio (or the built-in phone simulator); signed, no bearer token.",
+)
+
+VOICE_ROBOT = Actor.system("phone-robot")
+SMS_ROBOT = Actor.system("sms")
+MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
+
+
+def _public_url() -> str:
+    """The URL Twilio signed: the public base URL, this path and the query string as sent."""
+    url = setting("PUBLIC_BASE_URL").rstrip("/") + request.path
+    query = request.query_string.decode("utf-8", "replace")
+    return url + ("?" + query if query else "")
+
+
+def _signature_valid() -> bool:
+    token = signing_token(current_app.config)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature:
+        return False
+    return RequestValidator(token).validate(_public_url(), request.form, signature)
+
+
+def _rate_limit() -> RequestRateLimit:
+    limit = current_app.extensions.get("dispatch.webhook_limit")
+    if limit is None:
+        limit = RequestRateLimit(
+            setting("REDIS_URL"), setting("WEBHOOK_RATE_LIMIT"), f"{setting('QUEUE_PREFIX')}-webhooks"
+        )
+        current_app.extensions["dispatch.webhook_limit"] = limit
+    return limit
+
+
+def twilio_webhook(view: Callable) -> Callable:
+    """Rate-limit, check the signature (403 before anything is read), commit the view's work."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        if not _rate_limit().allow(request.remote_addr or "-"):
+            abort(429, message="too many webhook requests")
+        if not _signature_valid():
+            log.warning("refused a webhook without a valid Twilio signature: %s", request.path)
+            abort(403, message="invalid or missing X-Twilio-Signature")
+        try:
+            response = view(*args, **kwargs)
+            db().commit()
+            return response
+        except BaseException:
+            db().rollback()
+            raise
+
+    return wrapper
+
+
+def _xml(text: str) -> Response:
+    return Response(text, 200, mimetype="text/xml")
+
+
+def _no_content() -> Response:
+    return Response(status=204)
+
+
+def _attempt_id() -> int | None:
+    raw = request.args.get("attempt", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _link(attempt_id: int | None, sid: str) -> None:
+    # Twilio may call back before the job has committed the sid it got: the signed URL names the
+    # attempt, so the sid is linked here too (idempotent in the domain).
+    if attempt_id is not None and sid:
+        callbacks.attempt_placed(db(), attempt_id, sid)
+
+
+_FORM = {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
+_TWIML = {"description": "TwiML", "content": {"text/xml": {"schema": {"type": "string"}}}}
+_DOC = {
+    "security": [],
+    "requestBody": _FORM,
+    "parameters": [
+        {"in": "header", "name": "X-Twilio-Signature", "required": True, "schema": {"type": "string"}}
+    ],
+}
+_FORBIDDEN = {"description": "Missing or invalid X-Twilio-Signature: nothing recorded"}
+_LIMITED = {"description": "Too many webhook requests from this address"}
+
+
+@blp.route("/voice")
+class Voice(MethodView):
+    @blp.doc(**_DOC, responses={"200": _TWIML, "403": _FORBIDDEN, "429": _LIMITED})
+    @twilio_webhook
+    def post(self):
+        """The outbound call was answered: greet and ask the first question (machines: hang up)."""
+        sid = request.form.get("CallSid", "")
+        attempt_id = _attempt_id()
+        _link(attempt_id, sid)
+        answered_by = request.form.get("AnsweredBy")
+        if answered_by in MACHINE:
+            # A voicemail is not the customer: record it as not answered and hang up.
+            callbacks.attempt_status(db(), sid, request.form.get("CallStatus", "in-progress"), answered_by)
+            return _xml(twiml.say_and_hang_up(None))
+        prompt = callbacks.prompt_for_attempt(db(), sid)
+        if prompt is None or attempt_id is None:
+            return _xml(twiml.say_and_hang_up(twiml.NO_LONGER_NEEDED))
+        return _xml(twiml.voice_menu(prompt, attempt_id, webhook_url(current_app.config, "gather")))
+
+
+@blp.route("/gather")
+class Gather(MethodView):
+    @blp.doc(**_DOC, responses={"200": _TWIML, "403": _FORBIDDEN, "429": _LIMITED})
+    @twilio_webhook
+    def post(self):
+        """A key pressed (or words said) for one question: next question, or record the answer."""
+        sid = request.form.get("CallSid", "")
+        attempt_id = _attempt_id()
+        prompt = callbacks.prompt_for_attempt(db(), sid)
+        if prompt is None or attempt_id is None:
+            return _xml(twiml.say_and_hang_up(twiml.NO_LONGER_NEEDED))
+        tries = request.args.get("t", "0")
+        step = twiml.after_key(
+            prompt,
+            attempt_id,
+            webhook_url(current_app.config, "gather"),
+            request.args.get("q", ""),
+            int(tries) if tries.isdigit() else 1,
+            twiml.key_from_input(request.form.get("Digits"), request.form.get("SpeechResult")),
+            request.args.get("happened") or None,
+        )
+        if step.answer is not None:
+            verdict = callbacks.record_answer(
+                db(),
+                prompt.callback_id,
+                step.answer,
+                channel="voice",
+                actor=VOICE_ROBOT,
+                attempt_id=attempt_id,
+            )
+            log.info(
+                "callback %s answered by phone: %s -> %s", prompt.callback_id, step.answer.happened, verdict
+            )
+        return _xml(step.twiml)
+
+
+@blp.route("/status")
+class CallStatus(MethodView):
+    @blp.doc(**_DOC, responses={"204": {"description": "Recorded (or already known)"}, "403": _FORBIDDEN})
+    @twilio_webhook
+    def post(self):
+        """A call's progress: busy, no-answer, failed or a machine escalate; repeats are harmless."""
+        sid = request.form.get("CallSid", "")
+        _link(_attempt_id(), sid)
+        callbacks.attempt_status(
+            db(), sid, request.form.get("CallStatus", ""), request.form.get("AnsweredBy") or None
+        )
+        return _no_content()
+
+
+@blp.route("/sms-status")
+class SmsStatus(MethodView):
+    @blp.doc(**_DOC, responses={"204": {"description": "Recorded (or already known)"}, "403": _FORBIDDEN})
+    @twilio_webhook
+    def post(self):
+        """A text's delivery report (sent, delivered, undelivered, failed); repeats are harmless."""
+        sid = request.form.get("MessageSid", "") or request.form.get("SmsSid", "")
+        _link(_attempt_id(), sid)
+        status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
+        callbacks.attempt_status(db(), sid, status, None)
+        return _no_content()
+
+
+@blp.route("/sms")
+class InboundSms(MethodView):
+    @blp.doc(**_DOC, responses={"200": _TWIML, "403": _FORBIDDEN, "429": _LIMITED})
+    @twilio_webhook
+    def post(self):
+        """A text from a customer: STOP and the other opt-out words, HELP, or an answer code."""
+        raw_from = request.form.get("From", "")
+        phone = phones.try_normalise(raw_from, setting("DEFAULT_REGION")) or raw_from
+        body = request.form.get("Body", "")
+        word = twiml.keyword(body)
+        if word in twiml.OPT_OUT_WORDS:
+            callbacks.opt_out(db(), phone, "sms")
+            log.info("%s opted out by text", phones.masked(phone))
+            # Twilio confirms opt-outs itself and would block a reply now.
+            return _xml(twiml.sms_reply(None))
+        if word in twiml.OPT_IN_WORDS:
+            callbacks.opt_in(db(), phone, "sms")
+            log.info("%s opted back in by text", phones.masked(phone))
+            return _xml(twiml.sms_reply(None))
+        if word in twiml.HELP_WORDS:
+            return _xml(twiml.sms_reply(twiml.HELP_TEXT))
+        prompt = callbacks.sms_reply_target(db(), phone)
+        if prompt is None:
+            log.info("text from %s with no open question; ignored", phones.masked(phone))
+            return _xml(twiml.sms_reply(None))
+        answer = twiml.parse_sms_reply(prompt, body)
+        if answer is None:
+            return _xml(twiml.sms_reply(twiml.NOT_UNDERSTOOD_TEXT))
+        try:
+            verdict = callbacks.record_answer(
+                db(),
+                prompt.callback_id,
+                answer,
+                channel="sms",
+                actor=SMS_ROBOT,
+                attempt_id=getattr(prompt, "attempt_id", None),
+            )
+        except DomainError as exc:
+            log.info("text answer for callback %s not recorded: %s", prompt.callback_id, exc.message)
+            return _xml(twiml.sms_reply(None))
+        log.info("callback %s answered by text: %s -> %s", prompt.callback_id, answer.happened, verdict)
+        return _xml(twiml.sms_reply(twiml.THANKS_TEXT))

@@ -1,0 +1,110 @@
+"""Jobs that call and text customers for verification callbacks, and the simulated customers.
+
+`place_callback_attempt` is requested through the outbox by the callbacks domain. It never dials
+the same attempt twice: the attempt is created and COMMITTED before anything is dialled, and a
+second run (RQ retry, relay re-send, a worker killed mid-job) finds it started and does nothing.
+Only when nothing can have been sent (connection refused, Twilio 429/503) is the attempt released,
+so that RQ's Retry dials it once later.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from rq import Retry
+
+from dispatch.audit import callbacks
+from dispatch.jobs.runtime import job_session, queue, settings
+from dispatch.models import utcnow
+from dispatch.phones import masked
+from dispatch.ratelimit import SharedRateLimit
+from dispatch.telephony import (
+    Gateway,
+    RejectedError,
+    TransientError,
+    UncertainError,
+    make_gateway,
+    rate_limit_key,
+    twiml,
+)
+
+log = logging.getLogger(__name__)
+
+# RQ retries for transient failures (Twilio unreachable or busy, no slot in the rate limit).
+RETRY = Retry(max=4, interval=[5, 30, 120, 600])
+# How long a job waits for a slot in the shared outbound rate limit before giving up (retried).
+SLOT_TIMEOUT_SECONDS = 120.0
+
+
+class NoSlot(TransientError):
+    """No slot in the shared outbound rate limit came in time."""
+
+
+def _schedule(path: str, delay: float, kwargs: dict[str, Any]) -> None:
+    queue("default").enqueue_in(timedelta(seconds=delay), path, kwargs=kwargs, result_ttl=600)
+
+
+def gateway() -> Gateway:
+    """This installation's telephony gateway."""
+    return make_gateway(settings(), schedule=_schedule)
+
+
+def outbound_limit(channel: str) -> SharedRateLimit:
+    """The outbound rate limit of a channel, shared by every worker through Redis."""
+    s = settings()
+    per_second = s["OUTBOUND_CALLS_PER_SECOND"] if channel == "voice" else s["OUTBOUND_SMS_PER_SECOND"]
+    return SharedRateLimit(s["REDIS_URL"], rate_limit_key(s, channel), float(per_second))
+
+
+def place_callback_attempt(callback_id: int, channel: str = "voice") -> str:
+    """Make the callback's next automated attempt on `channel`: at most one dial per attempt."""
+    if channel not in ("voice", "sms"):
+        raise ValueError(f"unknown channel {channel!r}")
+    # Take the rate-limit slot first: a worker killed while waiting leaves nothing started.
+    if outbound_limit(channel).acquire(timeout=SLOT_TIMEOUT_SECONDS) is None:
+        raise NoSlot(f"no {channel} slot within {SLOT_TIMEOUT_SECONDS:.0f}s")
+    with job_session() as session:
+        attempt_id = callbacks.start_attempt(session, callback_id, channel, utcnow())
+        target = callbacks.dial_target(session, attempt_id) if attempt_id is not None else None
+    # Committed: from here on, a second run of this job finds the attempt started.
+    if attempt_id is None or target is None:
+        log.info("callback %s: no %s attempt due", callback_id, channel)
+        return "nothing due"
+    to, prompt = target
+    try:
+        if channel == "voice":
+            sid = gateway().place_call(to, attempt_id)
+        else:
+            sid = gateway().send_sms(to, twiml.sms_text(prompt), attempt_id)
+    except TransientError as exc:
+        with job_session() as session:
+            callbacks.release_attempt(session, attempt_id, str(exc))
+        log.warning("callback %s attempt %s: %s; will retry", callback_id, attempt_id, exc)
+        raise
+    except (RejectedError, UncertainError) as exc:
+        with job_session() as session:
+            callbacks.attempt_failed(session, attempt_id, str(exc))
+        log.warning("callback %s attempt %s to %s failed: %s", callback_id, attempt_id, masked(to), exc)
+        return "failed"
+    with job_session() as session:
+        callbacks.attempt_placed(session, attempt_id, sid)
+    log.info(
+        "callback %s attempt %s: %s to %s placed (%s)", callback_id, attempt_id, channel, masked(to), sid
+    )
+    return sid
+
+
+def simulated_call(sid: str, to: str, attempt_id: int) -> str:
+    """The simulator's customer answering (or not) one call, through the signed webhooks."""
+    from dispatch.telephony.simulator import run_call
+
+    return run_call(settings(), sid, to, attempt_id)
+
+
+def simulated_sms(sid: str, to: str, attempt_id: int, body: str) -> str:
+    """The simulator's customer receiving one text, and replying if their persona does."""
+    from dispatch.telephony.simulator import run_sms
+
+    return run_sms(settings(), sid, to, attempt_id, body)

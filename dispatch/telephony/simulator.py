@@ -1,0 +1,213 @@
+"""The `simulator` backend: a built-in phone network with simulated customers.
+
+Placing a call or sending a text returns a Twilio-shaped sid at once and schedules the customer's
+reaction a moment later. The customer then behaves like Twilio on their behalf: it posts correctly
+signed webhooks to PUBLIC_BASE_URL (the same handlers Twilio calls), reads the TwiML menu it gets
+back, presses keys, and replies to texts. So a simulated day exercises the real path end to end.
+
+How a simulated customer behaves is decided by the last digit of their number (the scenario):
+  0-2  answers and confirms the provider's claim; very satisfied
+  3    answers and confirms; satisfied
+  4    answers and confirms; not satisfied
+  5    answers and disputes the claim: was home and nobody came / the work was not done
+  6    answers: asked to change the time (a completed job: confirms, satisfied)
+  7    never picks up the phone, but answers the text (confirms, very satisfied)
+  8    voicemail picks up (answering machine); never replies to texts
+  9    never picks up; replies STOP to the text
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from twilio.request_validator import RequestValidator
+
+from dispatch.phones import masked
+from dispatch.telephony import Schedule, caller_number, signing_token, webhook_url
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_SID = "AC" + "0" * 32
+
+
+@dataclass(frozen=True)
+class Persona:
+    """What a simulated customer does when called or texted."""
+
+    name: str
+    picks_up: str  # "human" | "machine" | "no-answer" | "busy"
+    claim_key: str  # key for the first question ("1" right, "2" disputes, "3" rescheduled)
+    rating_key: str  # key for the rating question
+    sms_reply: str | None  # None: never replies; "STOP"; or "answer"
+
+
+PERSONAS: dict[str, Persona] = {
+    "0": Persona("very satisfied", "human", "1", "1", "answer"),
+    "1": Persona("very satisfied", "human", "1", "1", "answer"),
+    "2": Persona("very satisfied", "human", "1", "1", "answer"),
+    "3": Persona("satisfied", "human", "1", "2", "answer"),
+    "4": Persona("not satisfied", "human", "1", "3", "answer"),
+    "5": Persona("disputes the claim", "human", "2", "3", "answer"),
+    "6": Persona("asked to reschedule", "human", "3", "2", "answer"),
+    "7": Persona("answers texts only", "no-answer", "1", "1", "answer"),
+    "8": Persona("voicemail, never replies", "machine", "1", "1", None),
+    "9": Persona("misses calls, texts STOP", "no-answer", "1", "1", "STOP"),
+}
+
+
+def persona_for(number: str) -> Persona:
+    """The simulated customer behind a number (by its last digit)."""
+    digits = [c for c in number if c.isdigit()]
+    return PERSONAS[digits[-1] if digits else "0"]
+
+
+def new_sid(prefix: str) -> str:
+    """A Twilio-shaped sid: two letters and 32 hex digits."""
+    return prefix + uuid.uuid4().hex
+
+
+class SimulatorGateway:
+    """Places simulated calls and texts; the customer reacts in a scheduled job."""
+
+    backend = "simulator"
+
+    def __init__(self, settings: dict[str, Any], schedule: Schedule) -> None:
+        self.settings = settings
+        self.schedule = schedule
+
+    def place_call(self, to: str, attempt_id: int) -> str:
+        """Ring the simulated customer; returns the CallSid."""
+        sid = new_sid("CA")
+        self.schedule(
+            "dispatch.jobs.callbacks.simulated_call",
+            float(self.settings["SIMULATOR_ANSWER_SECONDS"]),
+            {"sid": sid, "to": to, "attempt_id": attempt_id},
+        )
+        return sid
+
+    def send_sms(self, to: str, body: str, attempt_id: int) -> str:
+        """Text the simulated customer; returns the MessageSid."""
+        sid = new_sid("SM")
+        self.schedule(
+            "dispatch.jobs.callbacks.simulated_sms",
+            float(self.settings["SIMULATOR_ANSWER_SECONDS"]),
+            {"sid": sid, "to": to, "attempt_id": attempt_id, "body": body},
+        )
+        return sid
+
+
+class Phone:
+    """Posts signed webhooks to the app, as Twilio does."""
+
+    def __init__(self, settings: dict[str, Any], http: requests.Session | None = None) -> None:
+        self.settings = settings
+        self.validator = RequestValidator(signing_token(settings))
+        self.http = http or requests.Session()
+
+    def post(self, url: str, params: dict[str, str]) -> requests.Response:
+        """POST form `params` to `url` with Twilio's signature over URL and params."""
+        signature = self.validator.compute_signature(url, params)
+        response = self.http.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+        response.raise_for_status()
+        return response
+
+
+def _next_gather(twiml: str) -> tuple[str | None, str]:
+    """The action URL of the TwiML's Gather (None if it hangs up) and what is said."""
+    root = ET.fromstring(twiml)
+    said = " ".join(el.text or "" for el in root.iter("Say"))
+    gather = root.find("Gather")
+    return (gather.get("action") if gather is not None else None), said
+
+
+def run_call(settings: dict[str, Any], sid: str, to: str, attempt_id: int) -> str:
+    """Play one simulated call to its end; returns what happened (for logs and tests)."""
+    persona = persona_for(to)
+    phone = Phone(settings)
+    base = {
+        "AccountSid": ACCOUNT_SID,
+        "CallSid": sid,
+        "From": caller_number(settings),
+        "To": to,
+        "Direction": "outbound-api",
+        "ApiVersion": "2010-04-01",
+    }
+    status_url = webhook_url(settings, "status", attempt=attempt_id)
+    if persona.picks_up in ("no-answer", "busy"):
+        phone.post(status_url, {**base, "CallStatus": persona.picks_up, "CallDuration": "0"})
+        log.info("simulated %s: %s", masked(to), persona.picks_up)
+        return persona.picks_up
+    answered_by = "machine_end_beep" if persona.picks_up == "machine" else "human"
+    phone.post(status_url, {**base, "CallStatus": "in-progress", "AnsweredBy": answered_by})
+    reply = phone.post(
+        webhook_url(settings, "voice", attempt=attempt_id),
+        {**base, "CallStatus": "in-progress", "AnsweredBy": answered_by},
+    ).text
+    keys: list[str] = []
+    action, said = _next_gather(reply)
+    while action is not None and len(keys) < 6:
+        question = parse_qs(urlsplit(action).query).get("q", [""])[0]
+        key = persona.rating_key if question == "rating" else _claim_key(persona, said, "Press 3")
+        keys.append(key)
+        reply = phone.post(action, {**base, "CallStatus": "in-progress", "Digits": key}).text
+        action, said = _next_gather(reply)
+    phone.post(
+        status_url,
+        {
+            **base,
+            "CallStatus": "completed",
+            "AnsweredBy": answered_by,
+            "CallDuration": str(10 + 8 * len(keys)),
+        },
+    )
+    outcome = f"{answered_by} pressed {' '.join(keys) or 'nothing'}"
+    log.info("simulated call to %s: %s", masked(to), outcome)
+    return outcome
+
+
+def _claim_key(persona: Persona, question: str, third_choice: str) -> str:
+    # A customer who asked to reschedule, asked only "was the work done?", says it was.
+    if persona.claim_key == "3" and third_choice not in question:
+        return "1"
+    return persona.claim_key
+
+
+def sms_answer(persona: Persona, body: str) -> str:
+    """The reply code a persona texts back to one of our messages."""
+    key = _claim_key(persona, body, "3 if")
+    if "rating" in body and key == "1":
+        return f"{key} {persona.rating_key}"
+    return key
+
+
+def run_sms(settings: dict[str, Any], sid: str, to: str, attempt_id: int, body: str) -> str:
+    """Deliver one simulated text and the customer's reply, if any; returns what happened."""
+    persona = persona_for(to)
+    phone = Phone(settings)
+    base = {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "From": caller_number(settings), "To": to}
+    status_url = webhook_url(settings, "sms-status", attempt=attempt_id)
+    phone.post(status_url, {**base, "MessageStatus": "sent"})
+    phone.post(status_url, {**base, "MessageStatus": "delivered"})
+    if persona.sms_reply is None:
+        log.info("simulated text to %s: delivered, no reply", masked(to))
+        return "no reply"
+    text = "STOP" if persona.sms_reply == "STOP" else sms_answer(persona, body)
+    phone.post(
+        webhook_url(settings, "sms"),
+        {
+            "AccountSid": ACCOUNT_SID,
+            "MessageSid": new_sid("SM"),
+            "From": to,
+            "To": caller_number(settings),
+            "Body": text,
+            "NumMedia": "0",
+        },
+    )
+    log.info("simulated text to %s: replied %r", masked(to), text)
+    return f"replied {text}"
