@@ -1,0 +1,1 @@
+"""The benchmark behind `scripts/bench`: Dispatch against ceilings measured on the same machine."""

@@ -1,0 +1,246 @@
+"""Load generators: `wrk` (C, event loop; the default) and a small Python fallback.
+
+Both replay a file of prepared requests, one per line: method, path, headers, body separated by
+tabs (headers as `Name:value|Name:value`). Each request is sent once, so creating requests
+(sales with their own phone numbers, closings of distinct orders) never collide; a thread that
+runs out of requests stops.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+WRK_SCRIPT = r"""
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+local reqs = {}
+local idx = 0
+overflow = 0
+statuses = {}
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+function init(args)
+  local nthreads = tonumber(os.getenv("BENCH_THREADS"))
+  local f = assert(io.open(os.getenv("BENCH_REQUESTS"), "r"))
+  local i = 0
+  for line in f:lines() do
+    if i % nthreads == tid then
+      local method, path, hdrs, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+      local headers = {}
+      for k, v in hdrs:gmatch("([^|:]+):([^|]*)") do headers[k] = v end
+      if body == "" then body = nil end
+      reqs[#reqs + 1] = wrk.format(method, path, headers, body)
+    end
+    i = i + 1
+  end
+  f:close()
+end
+
+function request()
+  idx = idx + 1
+  if idx > #reqs then
+    -- Out of prepared requests: stop; a harmless GET covers the race with the stop.
+    overflow = overflow + 1
+    wrk.thread:stop()
+    return wrk.format("GET", "/__bench_overflow")
+  end
+  return reqs[idx]
+end
+
+if delay_ms > 0 then
+  function delay() return delay_ms end
+end
+
+function response(status, headers, body)
+  local key = tostring(status)
+  statuses[key] = (statuses[key] or 0) + 1
+  if idx >= #reqs then wrk.thread:stop() end
+end
+
+function done(summary, latency, requests)
+  local st, ovf = {}, 0
+  for _, t in ipairs(threads) do
+    ovf = ovf + (t:get("overflow") or 0)
+    for k, v in pairs(t:get("statuses") or {}) do st[k] = (st[k] or 0) + v end
+  end
+  local parts = {}
+  for k, v in pairs(st) do parts[#parts + 1] = string.format('"%s":%d', k, v) end
+  io.write(string.format(
+    'BENCH_RESULT {"duration_us":%d,"requests":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
+    '"max_us":%d,"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,' ..
+    '"err_timeout":%d,"overflow":%d,"statuses":{%s}}\n',
+    summary.duration, summary.requests, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.status, summary.errors.timeout, ovf,
+    table.concat(parts, ",")))
+end
+"""
+
+
+@dataclass
+class Result:
+    """One load run: throughput, latency percentiles (ms) and errors."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    # wrk always runs for its full duration: a run that ran out of requests understates the rate.
+    ran_out: bool = False
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def write_requests(lines: list[tuple[str, str, dict[str, str], str]]) -> Path:
+    """Write prepared requests to a file both generators read."""
+    fd, name = tempfile.mkstemp(prefix="dispatch-bench-", suffix=".req")
+    with os.fdopen(fd, "w") as fh:
+        for method, path, headers, body in lines:
+            hdrs = "|".join(f"{k}:{v}" for k, v in headers.items())
+            assert "\t" not in body and "\n" not in body
+            fh.write(f"{method}\t{path}\t{hdrs}\t{body}\n")
+    return Path(name)
+
+
+def have_wrk() -> bool:
+    """Whether the wrk binary is on PATH."""
+    return shutil.which("wrk") is not None
+
+
+def run(
+    client: str, base_url: str, requests_file: Path, connections: int, seconds: float, delay_ms: float = 0
+) -> Result:
+    """Replay the requests with `connections` open connections for at most `seconds`."""
+    if client == "wrk":
+        return _run_wrk(base_url, requests_file, connections, seconds, delay_ms)
+    return _run_python(base_url, requests_file, connections, seconds, delay_ms)
+
+
+def _run_wrk(base_url: str, requests_file: Path, connections: int, seconds: float, delay_ms: float) -> Result:
+    threads = min(2, connections)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(WRK_SCRIPT)
+        script = fh.name
+    env = dict(os.environ)
+    env.update(
+        BENCH_REQUESTS=str(requests_file), BENCH_THREADS=str(threads), BENCH_DELAY_MS=str(int(delay_ms))
+    )
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script,
+                base_url,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+    line = next(x for x in out.splitlines() if x.startswith("BENCH_RESULT "))
+    data = json.loads(line.removeprefix("BENCH_RESULT "))
+    statuses = {k: v for k, v in data["statuses"].items()}
+    # The overflow GETs (at most one per thread, racing the stop) are not part of the workload.
+    stray = statuses.pop("404", 0) if data["overflow"] else 0
+    requests = data["requests"] - stray
+    bad = sum(v for k, v in statuses.items() if not k.startswith("2"))
+    errors = bad + data["err_connect"] + data["err_read"] + data["err_write"] + data["err_timeout"]
+    return Result(
+        requests=requests,
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=errors,
+        statuses=statuses,
+        ran_out=bool(data["overflow"]),
+    )
+
+
+def _run_python(
+    base_url: str, requests_file: Path, connections: int, seconds: float, delay_ms: float
+) -> Result:
+    """Threads with keep-alive connections; only for small runs (the GIL makes it the bottleneck)."""
+    lines = requests_file.read_text().splitlines()
+    parts = urlsplit(base_url)
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker(tid: int) -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        for line in lines[tid::connections]:
+            if time.monotonic() > deadline:
+                break
+            method, path, hdrs, body = line.split("\t", 3)
+            headers = dict(h.split(":", 1) for h in hdrs.split("|") if h)
+            if body:
+                headers["Content-Type"] = headers.get("Content-Type", "application/json")
+            t0 = time.perf_counter()
+            try:
+                conn.request(method, path, body=body.encode() or None, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = str(response.status)
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                with lock:
+                    errors[0] += 1
+                continue
+            elapsed = time.perf_counter() - t0
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] += 1
+            if delay_ms:
+                time.sleep(delay_ms / 1000)
+        conn.close()
+
+    start = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    took = time.perf_counter() - start
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
+
+    bad = sum(v for k, v in statuses.items() if not k.startswith("2"))
+    return Result(len(latencies), took, pct(0.50), pct(0.99), bad + errors[0], dict(statuses))
