@@ -16,7 +16,7 @@ from dispatch.actors import Actor
 from dispatch.app import create_app
 from dispatch.audit import trail
 from dispatch.errors import DomainError
-from dispatch.models import ApiToken, User
+from dispatch.models import ApiToken, AuditEvent, User
 
 OPERATOR = Actor.system("operator")
 
@@ -139,15 +139,36 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="SEQ:HASH",
+    help="A head printed by an earlier run (kept outside the database): that event must still exist "
+    "with that hash, which catches a cut-off tail or a rewritten, re-hashed chain.",
+)
+def audit_verify(anchors: tuple[str, ...]) -> None:
     """Recompute the hash chain; exit 1 naming the first broken event."""
     with _session() as session:
         report = trail.verify_chain(session)
-    if report.ok:
-        click.echo(f"audit trail intact: {report.checked} events")
-        return
-    click.echo(f"audit trail BROKEN at event {report.first_broken_seq}: {report.reason}", err=True)
-    sys.exit(1)
+        found = {}
+        for anchor in anchors:
+            seq, _, expected = anchor.partition(":")
+            if not seq.isdigit() or len(expected) != 64:
+                raise click.BadParameter(f"{anchor!r} is not SEQ:HASH", param_hint="--anchor")
+            found[int(seq)] = (
+                expected,
+                session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == int(seq))),
+            )
+    if not report.ok:
+        click.echo(f"audit trail BROKEN at event {report.first_broken_seq}: {report.reason}", err=True)
+        sys.exit(1)
+    for seq, (expected, actual) in sorted(found.items()):
+        if actual != expected:
+            state = "is missing" if actual is None else "has another hash"
+            click.echo(f"audit trail BROKEN at event {seq}: anchored event {state}", err=True)
+            sys.exit(1)
+    click.echo(f"audit trail intact: {report.checked} events; head {report.checked}:{report.head_hash}")
 
 
 @main.group()

@@ -116,6 +116,7 @@ class ChainReport:
     checked: int
     first_broken_seq: int | None
     reason: str | None
+    head_hash: str = GENESIS  # the last good event's hash: record it to detect a cut-off tail
 
     @property
     def ok(self) -> bool:
@@ -131,7 +132,7 @@ def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
             select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
         ).all()
         if not rows:
-            return ChainReport(checked, None, None)
+            return ChainReport(checked, None, None, prev)
         for event in rows:
             if event.seq != expected_seq:
                 return ChainReport(checked, expected_seq, f"event {expected_seq} is missing")
