@@ -132,7 +132,9 @@ class Voice(MethodView):
         answered_by = request.form.get("AnsweredBy")
         if answered_by in MACHINE:
             # A voicemail is not the customer: record it as not answered and hang up.
-            callbacks.attempt_status(db(), sid, request.form.get("CallStatus", "in-progress"), answered_by)
+            callbacks.attempt_status(
+                db(), sid, request.form.get("CallStatus", "in-progress"), answered_by, current_app.config
+            )
             return _xml(twiml.say_and_hang_up(None))
         prompt = callbacks.prompt_for_attempt(db(), sid)
         if prompt is None or attempt_id is None:
@@ -185,7 +187,11 @@ class CallStatus(MethodView):
         sid = request.form.get("CallSid", "")
         _link(_attempt_id(), sid)
         callbacks.attempt_status(
-            db(), sid, request.form.get("CallStatus", ""), request.form.get("AnsweredBy") or None
+            db(),
+            sid,
+            request.form.get("CallStatus", ""),
+            request.form.get("AnsweredBy") or None,
+            current_app.config,
         )
         return _no_content()
 
@@ -199,7 +205,7 @@ class SmsStatus(MethodView):
         sid = request.form.get("MessageSid", "") or request.form.get("SmsSid", "")
         _link(_attempt_id(), sid)
         status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
-        callbacks.attempt_status(db(), sid, status, None)
+        callbacks.attempt_status(db(), sid, status, None, current_app.config)
         return _no_content()
 
 
@@ -214,7 +220,7 @@ class InboundSms(MethodView):
         body = request.form.get("Body", "")
         word = twiml.keyword(body)
         if word in twiml.OPT_OUT_WORDS:
-            callbacks.opt_out(db(), phone, "sms")
+            callbacks.opt_out(db(), phone, "sms", current_app.config)
             log.info("%s opted out by text", phones.masked(phone))
             # Twilio confirms opt-outs itself and would block a reply now.
             return _xml(twiml.sms_reply(None))
@@ -238,7 +244,8 @@ class InboundSms(MethodView):
                 answer,
                 channel="sms",
                 actor=SMS_ROBOT,
-                attempt_id=getattr(prompt, "attempt_id", None),
+                attempt_id=prompt.attempt_id,
+                settings=current_app.config,
             )
         except DomainError as exc:
             log.info("text answer for callback %s not recorded: %s", prompt.callback_id, exc.message)

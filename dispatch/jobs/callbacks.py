@@ -66,7 +66,7 @@ def place_callback_attempt(callback_id: int, channel: str = "voice") -> str:
     if outbound_limit(channel).acquire(timeout=SLOT_TIMEOUT_SECONDS) is None:
         raise NoSlot(f"no {channel} slot within {SLOT_TIMEOUT_SECONDS:.0f}s")
     with job_session() as session:
-        attempt_id = callbacks.start_attempt(session, callback_id, channel, utcnow())
+        attempt_id = callbacks.start_attempt(session, callback_id, channel, utcnow(), settings())
         target = callbacks.dial_target(session, attempt_id) if attempt_id is not None else None
     # Committed: from here on, a second run of this job finds the attempt started.
     if attempt_id is None or target is None:
@@ -85,7 +85,7 @@ def place_callback_attempt(callback_id: int, channel: str = "voice") -> str:
         raise
     except (RejectedError, UncertainError) as exc:
         with job_session() as session:
-            callbacks.attempt_failed(session, attempt_id, str(exc))
+            callbacks.attempt_failed(session, attempt_id, str(exc), settings())
         log.warning("callback %s attempt %s to %s failed: %s", callback_id, attempt_id, masked(to), exc)
         return "failed"
     with job_session() as session:
