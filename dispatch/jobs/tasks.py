@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from rq import Retry
+
 from dispatch import notices, outbox
 from dispatch.jobs.runtime import job_session, queue, redis_connection, settings
 from dispatch.models import OutboxMessage
@@ -16,6 +18,8 @@ REGISTRY: dict[str, str] = {
     # Written by the telephony side (places the call or text of a verification callback).
     "place_callback_attempt": "dispatch.jobs.callbacks.place_callback_attempt",
 }
+# RQ retries for jobs whose transient failures are safe to retry (nothing was sent).
+RETRIES: dict[str, Retry] = {"place_callback_attempt": Retry(max=4, interval=[5, 30, 120, 600])}
 
 
 def remind_provider(work_order_id: int, appointment_start: str) -> None:
@@ -34,6 +38,7 @@ def _send_to_queue(connection):
             job_id=f"outbox-{row.id}",
             result_ttl=3600,
             failure_ttl=7 * 86400,
+            retry=RETRIES.get(row.job),
         )
 
     return send
