@@ -1,0 +1,186 @@
+"""scripts/run as a newcomer uses it: start, copy a printed token, report a sale, Ctrl-C.
+
+The script runs for real (private Redis, migrations, demo seed, gunicorn, rq worker, rq cron) on
+the embedded defaults, in a temporary var directory and with the test run's virtualenv.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import stat
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers import sale_body
+from tests.procs import Proc, free_port, start, wait_until
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "run"
+TOKEN_LINE = re.compile(r"^\s+(demo-[\w-]+)\s+(dsp_\S+)$", re.M)
+
+
+def _env(tmp_path: Path, config: str = "") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_") and k != "PORT"}
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(config)
+    env.update(
+        DISPATCH_CONFIG=str(config_file),  # never a developer's config.toml in the repository
+        DISPATCH_VENV=sys.prefix,  # the test run's virtualenv: no install
+        DISPATCH_VAR_DIR=str(tmp_path / "var"),
+    )
+    return env
+
+
+def _children(pid: int) -> dict[int, str]:
+    """Every process descended from pid, with its command line."""
+    parent_of: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parent_of[int(entry.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        for child, parent in parent_of.items():
+            if parent == current and child not in found:
+                try:
+                    found[child] = (Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")).decode()
+                except OSError:
+                    found[child] = "?"
+                frontier.append(child)
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state == "Z"  # exited, waiting for a parent that is about to reap it
+
+
+def _start(env: dict[str, str], port: int) -> Proc:
+    proc = start("scripts-run", [str(SCRIPT), "--no-install", "--port", str(port)], env)
+    wait_until(
+        lambda: "Stop with Ctrl-C." in proc.output() or not proc.alive(),
+        timeout=120,
+        what="scripts/run to start",
+    )
+    assert proc.alive(), proc.output()
+    return proc
+
+
+def _stop(proc: Proc, sig: int, *, group: bool) -> dict[int, str]:
+    """Send sig (to the script's process group, as a terminal's Ctrl-C does, or to the script)."""
+    children = _children(proc.pid)
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        os.kill(proc.pid, sig)
+    proc.popen.wait(60)
+    return children
+
+
+def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path: Path):
+    env = _env(tmp_path)
+    port = free_port()
+    var = tmp_path / "var"
+    proc = _start(env, port)
+    try:
+        out = proc.output()
+        base = f"http://127.0.0.1:{port}"
+        for url in (f"{base}/api/v1", f"{base}/docs", f"{base}/openapi.json"):
+            assert url in out
+        tokens = dict(TOKEN_LINE.findall(out))
+        roles = {"demo-sales", "demo-agent", "demo-callback", "demo-supervisor", "demo-admin"}
+        assert roles <= set(tokens) and "demo-provider-SPR-HEAT" in tokens
+
+        saved = (var / "demo-tokens.txt").read_text()
+        assert dict(re.findall(r"^(demo-[\w-]+)\t(\S+)$", saved, re.M)) == tokens
+        assert stat.S_IMODE((var / "demo-tokens.txt").stat().st_mode) == 0o600
+
+        spec = requests.get(f"{base}/openapi.json", timeout=10).json()
+        assert "/api/v1/sales" in spec["paths"]
+        assert requests.get(f"{base}/docs", timeout=10).status_code == 200
+
+        # A sale booked two hours ahead: its provider reminder is due at once, so the reminder
+        # showing up proves the relay (rq cron) and the worker run on the private Redis.
+        start_at = datetime.now(UTC) + timedelta(hours=2)
+        window = {"start": start_at.isoformat(), "end": (start_at + timedelta(hours=2)).isoformat()}
+        r = requests.post(
+            f"{base}/api/v1/sales",
+            json=sale_body(appointment=window),
+            headers={"Authorization": f"Bearer {tokens['demo-sales']}", "Idempotency-Key": "run-1"},
+            timeout=30,
+        )
+        assert r.status_code == 201, r.text
+        order_id = r.json()["work_orders"][0]["id"]
+        provider = {"Authorization": f"Bearer {tokens['demo-provider-SPR-HEAT']}"}
+
+        def reminded() -> bool:
+            detail = requests.get(f"{base}/api/v1/work-orders/{order_id}", headers=provider, timeout=10)
+            return "provider_reminded" in [e["action"] for e in detail.json()["history"]]
+
+        wait_until(reminded, timeout=60, what="the worker to push the reminder")
+
+        children = _stop(proc, signal.SIGINT, group=True)
+        kinds = " ".join(children.values())
+        for name in ("redis-server", "gunicorn", "rq worker", "rq cron"):
+            assert name in kinds, f"{name} was not running: {children}"
+        assert proc.popen.returncode == 0, proc.output()
+        assert "stopped." in proc.output()
+        wait_until(lambda: all(_gone(pid) for pid in children), timeout=10, what="every child to exit")
+        assert not (var / "redis.sock").exists() and not (var / "run.pid").exists()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{base}/api/v1/health", timeout=2)
+
+        # A later start prints the same tokens from var/demo-tokens.txt and keeps the data.
+        proc = _start(env, port)
+        again = dict(TOKEN_LINE.findall(proc.output()))
+        assert again == tokens
+        listed = requests.get(
+            f"{base}/api/v1/work-orders",
+            headers={"Authorization": f"Bearer {again['demo-supervisor']}"},
+            timeout=10,
+        ).json()
+        assert [o["id"] for o in listed["items"]] == [order_id]
+
+        children = _stop(proc, signal.SIGTERM, group=False)  # `kill <pid>` of the script alone
+        assert proc.popen.returncode == 0, proc.output()
+        wait_until(lambda: all(_gone(pid) for pid in children), timeout=10, what="every child to exit")
+    finally:
+        proc.stop()
+
+
+def test_a_bad_configuration_is_named_and_starts_nothing(tmp_path: Path):
+    env = _env(tmp_path, config='TELEPHONY_BACKEND = "carrier-pigeon"\n')
+    proc = start("scripts-run", [str(SCRIPT), "--no-install", "--port", str(free_port())], env)
+    try:
+        assert proc.popen.wait(60) == 1
+        assert "TELEPHONY_BACKEND must be 'simulator' or 'twilio'" in proc.output()
+        assert not (tmp_path / "var" / "run.pid").exists()
+    finally:
+        proc.stop()
+
+
+def test_help_explains_the_options():
+    import subprocess
+
+    result = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    for option in ("--port", "--no-demo-data", "--demo", "DISPATCH_CONFIG", "DISPATCH_VAR_DIR"):
+        assert option in result.stdout
+    wrong = subprocess.run([str(SCRIPT), "--frobnicate"], capture_output=True, text=True, timeout=30)
+    assert wrong.returncode != 0 and "unknown option: --frobnicate" in wrong.stderr
