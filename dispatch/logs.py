@@ -14,6 +14,7 @@ import re
 import traceback
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from dispatch.phones import masked
 
@@ -24,7 +25,7 @@ _E164 = re.compile(r"(?<![\d+])(?:\+|%2[bB])\d(?:[ ().-]?\d){7,14}(?!\d)")
 # Phone-bearing query or form parameters in any format ("phone=(217)%20555-0199", "To=...").
 _PHONE_PARAM = re.compile(r"(?i)(?<![\w])(phone|to|from|caller|called)=([^&\s\"']+)")
 # Credentials in headers or text: "Bearer <token>", "Basic <base64>" (the Twilio SDK's auth).
-_AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=_-]{8,}")
 # Dispatch's own tokens wherever they appear; the 12-character prefix `token list` shows is kept.
 _DISPATCH_TOKEN = re.compile(r"\b(dsp_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{4,}")
 # Passwords in connection URLs (postgresql://user:secret@host).
@@ -44,7 +45,7 @@ def _mask_e164(match: re.Match[str]) -> str:
 
 
 def _mask_param(match: re.Match[str]) -> str:
-    value = match.group(2)
+    value = unquote(match.group(2))  # "%20" is a space here, not digits of the number
     digits = re.sub(r"\D", "", value)
     if len(digits) < 7:  # "from=2024-01-01"-like values with few digits are not phone numbers
         return match.group(0)

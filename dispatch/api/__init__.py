@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
 from dispatch.api.context import close_db
@@ -79,6 +79,14 @@ def _unexpected(error: Exception):
     return current_app.extensions["dispatch.api"].handle_http_exception(InternalServerError())
 
 
+def _refuse_oversized_body() -> None:
+    # Refuse by the declared length before authenticating or reading anything, whatever the
+    # content type; a body without a length is cut off by Werkzeug when read (MAX_CONTENT_LENGTH).
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+
+
 def init_api(app: Flask) -> DispatchApi:
     """Register the API's blueprints, its error handlers and its security scheme."""
     app.config.setdefault(
@@ -104,6 +112,7 @@ def init_api(app: Flask) -> DispatchApi:
 
     for module in (health, sales, customers, work_orders, reference, webhooks):
         api.register_blueprint(module.blp)
+    app.before_request(_refuse_oversized_body)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, _unexpected)
     app.teardown_appcontext(close_db)
