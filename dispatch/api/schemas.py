@@ -185,8 +185,75 @@ class WorkOrderOut(WorkOrderSummaryOut):
     updated_at = fields.DateTime()
 
 
+# --- verification evidence (issue 3: callbacks domain) --------------------------------------
+
+
+class AttemptOut(ma.Schema):
+    id = fields.Integer()
+    seq = fields.Integer()
+    channel = fields.String(metadata={"description": "voice | sms | human"})
+    status = fields.String()
+    started_at = fields.DateTime()
+    placed_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    answered_by = fields.String(allow_none=True, metadata={"description": "Answering-machine detection"})
+    answer_happened = fields.String(allow_none=True)
+    answer_rating = fields.String(allow_none=True)
+    answer_text = fields.String(allow_none=True, metadata={"description": "Digits, SMS reply or agent's note"})
+    agent_user_id = fields.Integer(allow_none=True)
+    status_history = fields.List(fields.Dict())
+
+
+class CallbackOut(ma.Schema):
+    id = fields.Integer()
+    work_order_id = fields.Integer()
+    visit_id = fields.Integer(allow_none=True)
+    purpose = fields.String(metadata={"description": "verify_visit | status_check"})
+    claim = fields.String(metadata={"description": "What the provider claimed: completed, a reason, status_check"})
+    claim_at = fields.DateTime(allow_none=True)
+    provider_id = fields.Integer(allow_none=True)
+    state = fields.String()
+    due_at = fields.DateTime()
+    automated_attempts = fields.Integer()
+    human_attempts = fields.Integer()
+    next_channel = fields.String(allow_none=True)
+    escalation_reason = fields.String(allow_none=True)
+    lease_holder_id = fields.Integer(allow_none=True)
+    lease_until = fields.DateTime(allow_none=True)
+    verdict = fields.String(allow_none=True)
+    rating = fields.String(allow_none=True)
+    answer_happened = fields.String(allow_none=True)
+    answer_note = fields.String(allow_none=True)
+    answer_channel = fields.String(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    attempts = fields.List(fields.Nested(AttemptOut))
+
+
+class ComplaintOut(ma.Schema):
+    id = fields.Integer()
+    work_order_id = fields.Integer()
+    visit_id = fields.Integer(allow_none=True)
+    callback_id = fields.Integer(allow_none=True)
+    provider = fields.Nested(ProviderRefOut)
+    kind = fields.String()
+    status = fields.String(metadata={"description": "open | investigating | closed"})
+    summary = fields.String()
+    status_note = fields.String(allow_none=True)
+    deadline_at = fields.DateTime()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+
+
 class WorkOrderDetailOut(WorkOrderOut):
     history = fields.List(fields.Nested(EventOut))
+    verification = fields.List(
+        fields.Nested(CallbackOut),
+        attribute="callbacks",
+        metadata={"description": "Verification callbacks with every attempt, answer, verdict and rating"},
+    )
+    complaints = fields.List(fields.Nested(ComplaintOut))
 
 
 class WorkOrderPageOut(ma.Schema):

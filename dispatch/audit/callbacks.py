@@ -75,7 +75,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -883,7 +883,7 @@ def _resolve(
     callback.verdict = verdict.value
     callback.rating = answer.rating if answer else None
     callback.answer_happened = answer.happened if answer else None
-    callback.answer_note = answer.note if answer else None
+    callback.answer_note = answer.note if answer else callback.answer_note
     callback.answer_channel = channel
     callback.resolved_at = now
     callback.lease_holder_id = None
@@ -1003,3 +1003,234 @@ def opt_in(session: Session, phone_e164: str, source: str) -> None:
     trail.record(session, SYSTEM, "opt_out", row.id, "opted_in", data={"phone": phone_e164, "source": source})
     session.delete(row)
     session.flush()
+
+
+# --- the callback team ------------------------------------------------------------------------
+
+
+@dataclass
+class QueueItem:
+    """One callback due for a person, with what the agent needs on screen."""
+
+    callback: Callback
+    provider_contradiction_percent: int | None
+    high_risk_provider: bool
+    score: int
+    callable_now: bool
+    local_time: datetime
+    mine: bool
+
+
+def provider_contradiction_rates(
+    session: Session, settings: Mapping[str, Any], now: datetime
+) -> dict[int, tuple[int, int]]:
+    """{provider id: (contradicted, decided)} over the risk window (decided = confirmed + contradicted)."""
+    since = now - timedelta(days=int(settings["CALLBACK_RISK_WINDOW_DAYS"]))
+    contradicted = func.sum(case((Callback.verdict == Verdict.CONTRADICTED, 1), else_=0))
+    rows = session.execute(
+        select(Callback.provider_id, contradicted, func.count())
+        .where(
+            Callback.provider_id.is_not(None),
+            Callback.resolved_at >= since,
+            Callback.verdict.in_([Verdict.CONFIRMED, Verdict.CONTRADICTED]),
+        )
+        .group_by(Callback.provider_id)
+    ).all()
+    return {pid: (int(bad or 0), int(total)) for pid, bad, total in rows}
+
+
+def human_queue(
+    session: Session,
+    actor: Actor,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+    limit: int = 50,
+) -> list[QueueItem]:
+    """The callbacks due for a person, most important first.
+
+    Order: the caller's own leases, then callbacks whose customer can be called now, then by score
+    (risk of the claim, plus a bonus for providers with a high contradiction rate), then oldest due.
+    A claim whose lease has expired is offered again.
+    """
+    settings = _cfg(settings)
+    now = now or utcnow()
+    rows = session.scalars(
+        select(Callback)
+        .where(
+            or_(
+                (Callback.state == CS.HUMAN_QUEUE) & (Callback.due_at <= now),
+                (Callback.state == CS.CLAIMED) & (Callback.lease_until < now),
+                (Callback.state == CS.CLAIMED) & (Callback.lease_holder_id == actor.user_id),
+            )
+        )
+        .order_by(Callback.priority.desc(), Callback.due_at, Callback.id)
+        .limit(1000)  # bounded: the ranking below is done on at most this many
+    ).unique()
+    rates = provider_contradiction_rates(session, settings, now)
+    threshold = int(settings["CALLBACK_HIGH_RISK_PERCENT"])
+    items = []
+    for cb in rows:
+        bad, total = rates.get(cb.provider_id, (0, 0)) if cb.provider_id else (0, 0)
+        percent = round(100 * bad / total) if total else None
+        high = percent is not None and percent >= threshold
+        tz = _tz(cb)
+        items.append(
+            QueueItem(
+                callback=cb,
+                provider_contradiction_percent=percent,
+                high_risk_provider=high,
+                score=cb.priority + (HIGH_RISK_PROVIDER_BONUS if high else 0),
+                callable_now=scheduling.in_calling_hours(now, tz, settings),
+                local_time=scheduling.local_time(now, tz),
+                mine=cb.state == CS.CLAIMED and cb.lease_holder_id == actor.user_id and cb.lease_until >= now,
+            )
+        )
+    items.sort(key=lambda i: (not i.mine, not i.callable_now, -i.score, i.callback.due_at, i.callback.id))
+    return items[:limit]
+
+
+def get_callback(session: Session, callback_id: int) -> Callback:
+    """One callback (headquarters' roles only: the API checks the role), or NotFound."""
+    callback = session.get(Callback, callback_id)
+    if callback is None:
+        raise NotFound(f"callback {callback_id} not found")
+    return callback
+
+
+def claim(
+    session: Session,
+    actor: Actor,
+    callback_id: int,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+) -> Callback:
+    """Lease a callback to one agent, so that two agents never call the same customer at once.
+
+    Another agent's live lease is a Conflict; an expired one is taken over; the holder renews.
+    """
+    settings = _cfg(settings)
+    now = now or utcnow()
+    callback = _lock(session, callback_id)
+    if callback is None:
+        raise NotFound(f"callback {callback_id} not found")
+    live = callback.state == CS.CLAIMED and callback.lease_until is not None and callback.lease_until >= now
+    if live and callback.lease_holder_id != actor.user_id:
+        raise Conflict(
+            f"callback {callback.id} is being handled by another agent until {callback.lease_until:%H:%M} UTC"
+        )
+    if callback.state not in (CS.HUMAN_QUEUE, CS.CLAIMED):
+        raise Conflict(f"callback {callback.id} is {callback.state}, not waiting for the callback team")
+    before = callback.state
+    previous = callback.lease_holder_id if callback.state == CS.CLAIMED else None
+    callback.state = CS.CLAIMED.value
+    callback.lease_holder_id = actor.user_id
+    callback.lease_until = now + timedelta(minutes=float(settings["CALLBACK_LEASE_MINUTES"]))
+    session.flush()
+    action = "lease_renewed" if live else ("lease_taken_over" if previous else "claimed")
+    _record(
+        session, actor, callback, action, before, lease_until=callback.lease_until, previous_holder=previous
+    )
+    return callback
+
+
+def _held_by(callback: Callback | None, actor: Actor, callback_id: int, now: datetime) -> Callback:
+    if callback is None:
+        raise NotFound(f"callback {callback_id} not found")
+    if callback.state != CS.CLAIMED or callback.lease_holder_id != actor.user_id:
+        raise Conflict(f"callback {callback_id} is not claimed by you; claim it first")
+    if callback.lease_until is None or callback.lease_until < now:
+        raise Conflict(f"your lease on callback {callback_id} has expired; claim it again")
+    return callback
+
+
+def release(session: Session, actor: Actor, callback_id: int, *, now: datetime | None = None) -> Callback:
+    """Give a claimed callback back to the queue (only its lease holder may)."""
+    now = now or utcnow()
+    callback = _held_by(_lock(session, callback_id), actor, callback_id, now)
+    before = callback.state
+    callback.state = CS.HUMAN_QUEUE.value
+    callback.lease_holder_id = None
+    callback.lease_until = None
+    session.flush()
+    _record(session, actor, callback, "released", before)
+    return callback
+
+
+def answer_by_agent(
+    session: Session,
+    actor: Actor,
+    callback_id: int,
+    *,
+    reached: bool,
+    happened: str | None,
+    rating: str | None,
+    note: str | None,
+    settings: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Callback:
+    """The lease holder records the call: the customer's answer (-> verdict), or not reached.
+
+    Not reached CALLBACK_MAX_HUMAN_ATTEMPTS times ends `unreachable`, which confirms nothing.
+    """
+    settings = _cfg(settings)
+    now = now or utcnow()
+    callback = _held_by(_lock(session, callback_id), actor, callback_id, now)
+    if reached:
+        if not happened:
+            raise Invalid.field("happened", "is required when the customer was reached")
+        record_answer(
+            session,
+            callback.id,
+            CustomerAnswer(happened=happened, rating=rating, note=note),
+            channel=Channel.HUMAN.value,
+            actor=actor,
+            settings=settings,
+        )
+        return callback
+    attempt = ContactAttempt(
+        callback_id=callback.id,
+        seq=_next_seq(session, callback),
+        channel=Channel.HUMAN.value,
+        status="not_reached",
+        to_number=callback.phone,
+        agent_user_id=actor.user_id,
+        started_at=now,
+        ended_at=now,
+        answer_text=note,
+        status_history=[{"status": "not_reached", "at": now.isoformat()}],
+    )
+    session.add(attempt)
+    callback.human_attempts += 1
+    session.flush()
+    trail.record(
+        session,
+        actor,
+        "callback",
+        callback.id,
+        "not_reached",
+        data={"attempt_id": attempt.id, "human_attempts": callback.human_attempts, "note": note},
+    )
+    if callback.human_attempts >= int(settings["CALLBACK_MAX_HUMAN_ATTEMPTS"]):
+        callback.answer_note = note
+        _resolve(
+            session,
+            callback,
+            Verdict.UNREACHABLE,
+            actor,
+            now,
+            settings,
+            answer=None,
+            channel=Channel.HUMAN.value,
+            attempt_id=attempt.id,
+        )
+        return callback
+    before = callback.state
+    callback.state = CS.HUMAN_QUEUE.value
+    callback.lease_holder_id = None
+    callback.lease_until = None
+    callback.due_at = scheduling.after(now, settings["CALLBACK_HUMAN_RETRY_MINUTES"], _tz(callback), settings)
+    session.flush()
+    _record(session, actor, callback, "back_to_queue", before, due_at=callback.due_at)
+    return callback

@@ -7,6 +7,7 @@ import logging
 from rq import Retry
 
 from dispatch import notices, outbox
+from dispatch.audit import callbacks
 from dispatch.jobs.runtime import job_session, queue, redis_connection, settings
 from dispatch.models import OutboxMessage
 
@@ -26,6 +27,19 @@ def remind_provider(work_order_id: int, appointment_start: str) -> None:
     """Push a booked order to its provider ahead of the appointment (once per booking)."""
     with job_session() as session:
         notices.remind_provider(session, work_order_id, appointment_start)
+
+
+def sweep_callbacks() -> dict:
+    """Re-request due verification callbacks, time out silent attempts, free expired leases (cron)."""
+    with job_session() as session:
+        report = callbacks.sweep(session, settings())
+    return report.__dict__
+
+
+def plan_status_checks() -> int:
+    """Give booked orders still open after their booked day a status check (cron; once per day)."""
+    with job_session() as session:
+        return callbacks.plan_status_checks(session, settings())
 
 
 def _send_to_queue(connection):
