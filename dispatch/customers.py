@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -47,10 +47,13 @@ def search(
         if len(address.strip()) < 3:
             raise Invalid.field("address", "give at least 3 characters")
         pattern = _like(address.strip())
-        unit_match = select(Unit.customer_id).where(func.lower(Unit.address).like(pattern, escape="\\"))
-        query = query.where(
-            or_(func.lower(Customer.address).like(pattern, escape="\\"), Customer.id.in_(unit_match))
+        # A UNION of two trigram-indexed lookups: an OR of the two (one side a subquery) makes
+        # PostgreSQL scan every customer (measured by scripts/bench: a seq scan at 1,000,000).
+        matches = union(
+            select(Customer.id).where(func.lower(Customer.address).like(pattern, escape="\\")),
+            select(Unit.customer_id).where(func.lower(Unit.address).like(pattern, escape="\\")),
         )
+        query = query.where(Customer.id.in_(matches))
     return list(session.scalars(query.order_by(Customer.name, Customer.id).limit(limit)))
 
 

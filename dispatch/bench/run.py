@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -96,9 +97,9 @@ def wait_http(url: str, server: Server, timeout: float = 60) -> None:
     raise RuntimeError(f"{server.name} did not come up:\n{server.log.read_text(errors='replace')[-3000:]}")
 
 
-def gunicorn(name: str, app: str, env: dict[str, str], cwd: str, health: str) -> Server:
+def gunicorn(name: str, app: str, env: dict[str, str], cwd: str, health: str, port: int = 0) -> Server:
     """Serve `app` with Dispatch's gunicorn settings (dispatch/gunicorn_conf.py) on a free port."""
-    port = free_port()
+    port = port or free_port()
     env = {**env, "DISPATCH_BIND": f"127.0.0.1:{port}"}
     server = spawn(name, [str(BIN / "gunicorn"), "-c", "python:dispatch.gunicorn_conf", app], env, cwd)
     server.url = f"http://127.0.0.1:{port}"
@@ -606,6 +607,7 @@ def explain_search(bench: Bench, db: str, **criterion: str) -> tuple[float, set[
 def phase_growth(bench: Bench, db: str, server: Server) -> None:
     """Intake and lookups with N customers already stored: the cost must not grow with N."""
     auth = {"Authorization": "Bearer " + bench.tokens["demo-agent"]}
+    warm_up(bench, server.url, sales_file(bench, 100, key=True, token=bench.tokens["demo-sales"]))
     for target in bench.args.growth:
         added, took = bulk_load(bench, db, target)
         bench.add("growth", stored=target, what=f"bulk load (+{added:,} customers and units)", seconds=took)
@@ -641,18 +643,167 @@ def callbacks_available() -> bool:
     return "NotImplementedError" not in inspect.getsource(callbacks.plan_for_visit)
 
 
-def phase_month(bench: Bench) -> None:
+def month_settings(url: str) -> dict[str, str]:
+    """Callbacks due at once, calling hours all day, simulated customers answering at once."""
+    return {
+        "DISPATCH_PUBLIC_BASE_URL": url,
+        "DISPATCH_CALLING_HOURS_START": "00:00",
+        "DISPATCH_CALLING_HOURS_END": "24:00",
+        "DISPATCH_CALLBACK_DELAY_COMPLETED_MINUTES": "0",
+        "DISPATCH_CALLBACK_DELAY_NOT_HOME_MINUTES": "0",
+        "DISPATCH_CALLBACK_DELAY_OTHER_MINUTES": "0",
+        "DISPATCH_SIMULATOR_ANSWER_SECONDS": "0",
+        # Twilio's account default is 1 new call per second; the replay measures Dispatch, not that.
+        "DISPATCH_OUTBOUND_CALLS_PER_SECOND": "1000",
+        "DISPATCH_OUTBOUND_SMS_PER_SECOND": "1000",
+        "DISPATCH_WEBHOOK_RATE_LIMIT": "100000000/minute",
+    }
+
+
+def drive(
+    bench: Bench, url: str, make: Callable[[int], Path], remaining: Callable[[], int], rate: float
+) -> float:
+    """Send requests until `remaining()` is 0 (wrk runs for a fixed time, so in rounds); seconds taken."""
+    t0 = time.perf_counter()
+    for _ in range(20):
+        left = remaining()
+        if left <= 0:
+            break
+        file = make(left)
+        load.run(bench.client, url, file, 16, left / rate * 1.2 + 1)
+        file.unlink(missing_ok=True)
+    return time.perf_counter() - t0
+
+
+def phase_month(bench: Bench, db: str, server: Server) -> None:
+    """A month's orders from sale to verdict through the real API, `rq cron` and one worker."""
+    n = bench.args.month
     if not callbacks_available():
-        bench.add(
-            "month",
-            orders=bench.args.month,
-            what="sale to verdict",
-            wall=f"not available yet: {CALLBACKS_WHY}",
-        )
+        bench.add("month", orders=n, what="sale to verdict", wall=f"not available yet: {CALLBACKS_WHY}")
         return
-    bench.add(
-        "month", orders=bench.args.month, what="sale to verdict", wall="not implemented in the bench yet"
+    token = bench.tokens["demo-sales"]
+    rate = max(
+        20.0,
+        max(
+            (
+                r.cells["req/s"]
+                for r in bench.rows
+                if r.cells.get("what") == "sale intake" and isinstance(r.cells.get("req/s"), float)
+            ),
+            default=50.0,
+        ),
     )
+
+    def q(sql: str) -> int:
+        with psycopg.connect(bench.conninfo(db)) as conn:
+            return conn.execute(sql).fetchone()[0]
+
+    # A server of its own: callbacks due at once, and webhooks from the simulator come back to it.
+    port = free_port()
+    env = bench.env(**worker_settings(bench), **month_settings(f"http://127.0.0.1:{port}"))
+    server = gunicorn("dispatch-month", "dispatch.wsgi:app", env, bench.cwd, "/api/v1/health", port)
+    bench.servers.append(server)
+    base_sales = q("SELECT count(*) FROM sales")
+
+    # Customers whose simulated phone answers the robot (last digit 0-6); 7-9 end with a person.
+    def make_sales(left: int) -> Path:
+        headers = {**POST_JSON, "Authorization": f"Bearer {token}"}
+        lines = []
+        while len(lines) < left:
+            m = bench.next_n(1)[0]
+            if m % 10 < 7:
+                lines.append(
+                    ("POST", "/api/v1/sales", headers, json.dumps(sale_body(m), separators=(",", ":")))
+                )
+        return load.write_requests(lines)
+
+    # Close what is open now first, so that only the replay's orders get callbacks.
+    with psycopg.connect(bench.conninfo(db), autocommit=True) as conn:
+        conn.execute(
+            "UPDATE work_orders SET state = 'cancelled' WHERE state IN ('pending', 'booked', 'unassigned')"
+        )
+        base_callbacks = conn.execute("SELECT coalesce(max(id), 0) FROM callbacks").fetchone()[0]
+    t_sales = drive(
+        bench, server.url, make_sales, lambda: base_sales + n - q("SELECT count(*) FROM sales"), rate
+    )
+    open_sql = "SELECT count(*) FROM work_orders WHERE state IN ('pending', 'booked')"
+    t_close = drive(
+        bench,
+        server.url,
+        lambda left: close_file(bench, open_orders(bench, db, left)),
+        lambda: q(open_sql),
+        rate,
+    )
+    cron = spawn(
+        "rq-cron",
+        [str(BIN / "rq"), "cron", "--url", bench.args.redis, "dispatch.jobs.cron_config"],
+        env,
+        bench.cwd,
+    )
+    from dispatch.jobs.runtime import queue_name
+
+    worker = spawn(
+        "rq-worker",
+        [str(BIN / "rq"), "worker", "--with-scheduler", "--url", bench.args.redis, queue_name("default")],
+        env,
+        bench.cwd,
+    )
+    bench.servers += [cron, worker]
+    bench.mem.track("job worker (rq worker + work-horse)", worker.pid)
+    t0 = time.perf_counter()
+    done_sql = f"SELECT count(*) FROM callbacks WHERE verdict IS NOT NULL AND id > {base_callbacks}"
+    last, last_change = -1, time.perf_counter()
+    with bench.mem.watching():
+        while True:
+            done = q(done_sql)
+            if done >= n:
+                break
+            if done != last:
+                last, last_change = done, time.perf_counter()
+            if time.perf_counter() - last_change > 60:
+                bench.notes.append(f"month: stalled at {done} of {n} verdicts ({worker.log})")
+                break
+            time.sleep(1)
+    t_verdicts = time.perf_counter() - t0
+    verdicts = dict(
+        psycopg.connect(bench.conninfo(db))
+        .execute(f"SELECT verdict, count(*) FROM callbacks WHERE id > {base_callbacks} GROUP BY verdict")
+        .fetchall()
+    )
+    for proc in (cron, worker, server):
+        proc.stop()
+        bench.servers.remove(proc)
+    total = t_sales + t_close + t_verdicts
+    bench.add(
+        "month", orders=n, what="sales in (API, 16 connections)", seconds=t_sales, **{"per s": n / t_sales}
+    )
+    bench.add(
+        "month", orders=n, what="closings in (API, 16 connections)", seconds=t_close, **{"per s": n / t_close}
+    )
+    bench.add(
+        "month",
+        orders=done,
+        what="callbacks to verdict (1 worker + rq cron, simulator)",
+        seconds=t_verdicts,
+        **{"per s": done / t_verdicts},
+    )
+    bench.add("month", orders=n, what="sale to verdict, wall", seconds=total, **{"per s": n / total})
+    bench.add(
+        "jobs",
+        what="verification callbacks to verdict (one worker)",
+        jobs=done,
+        seconds=t_verdicts,
+        **{"jobs/s": done / t_verdicts},
+    )
+    noop = next((r.cells["jobs/s"] for r in bench.rows if r.cells.get("what") == "no-op jobs"), None)
+    if isinstance(noop, float) and noop:
+        bench.rows[-1].cells["of no-op"] = f"{100 * (done / t_verdicts) / noop:.0f}%"
+    bench.notes.append(f"month verdicts: {verdicts}")
+    if n < 300_000:
+        bench.notes.append(
+            f"month: {n:,} orders measured; 300,000 at this rate would take about {300_000 / (n / total) / 3600:.1f} h "
+            "(linear extrapolation: per-order cost does not grow with the tables, see growth)"
+        )
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -708,7 +859,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--growth", type=ints, default=[10_000, 1_000_000], help="customers stored")
     p.add_argument("--growth-conc", type=int, default=16)
     p.add_argument("--jobs", type=int, default=2000)
-    p.add_argument("--month", type=int, default=3000, help="orders in the month replay")
+    p.add_argument("--month", type=int, default=2000, help="orders in the month replay")
     p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
@@ -744,12 +895,14 @@ def main(argv: list[str] | None = None) -> int:
                 DISPATCH_TELEPHONY_BACKEND="simulator",
             )
             seed(bench, db)
+            port = free_port()
             server = gunicorn(
                 "dispatch",
                 "dispatch.wsgi:app",
                 bench.env(**worker_settings(bench)),
                 bench.cwd,
                 "/api/v1/health",
+                port,
             )
             bench.servers.append(server)
             bench.mem.track("api worker (Dispatch)", server.pid, children_only=True)
@@ -760,7 +913,7 @@ def main(argv: list[str] | None = None) -> int:
             if "growth" in args.only:
                 phase_growth(bench, db, server)
             if "month" in args.only:
-                phase_month(bench)
+                phase_month(bench, db, server)
         for role, peak in bench.mem.peaks().items():
             bench.add("memory", process=role, **{"peak RSS MiB": peak / 1024})
     finally:
