@@ -26,6 +26,15 @@ def _text(max_len: int, **kw) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_len), **kw)
 
 
+class StrictBoolean(fields.Boolean):
+    """Only JSON true or false: "yes", 1 or "false" are refused, not guessed at."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Strict(ma.Schema):
     """Unknown fields are an error, not silently dropped."""
 
@@ -89,8 +98,8 @@ class SaleItemIn(Strict):
     product_line = _text(40, metadata={"description": "Optional check: the model's product line code"})
     model = _text(60, required=True)
     serial_number = _text(80, load_default=None)
-    delivery = fields.Boolean(load_default=False)
-    installation = fields.Boolean(load_default=False)
+    delivery = StrictBoolean(load_default=False)
+    installation = StrictBoolean(load_default=False)
 
 
 class SaleIn(Strict):
@@ -416,7 +425,7 @@ class ProviderIn(Strict):
     code = _text(40, required=True)
     name = _text(160, required=True)
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class ProviderOut(ma.Schema):
@@ -451,7 +460,7 @@ class InstallerIn(Strict):
     seniority = fields.String(
         load_default=Seniority.REGULAR.value, validate=validate.OneOf([s.value for s in Seniority])
     )
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class InstallerOut(ma.Schema):
