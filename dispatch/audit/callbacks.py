@@ -65,6 +65,11 @@ ANSWERS FROM THE CALLBACKS SIDE (all the requests above are implemented as asked
   CALLING_HOURS_END may be "24:00" (calls at any time after CALLING_HOURS_START).
 - Attempt statuses: started -> placed -> ringing/in_progress/awaiting_reply -> answered |
   not_answered | failed | opted_out; human attempts: answered | not_reached.
+- Also here: sweep() and plan_status_checks() (cron jobs in jobs/tasks.py, each under a
+  PostgreSQL advisory lock), and the callback team's human_queue/claim/release/answer_by_agent
+  (dispatch/api/callbacks.py). Verdict effects live in _apply: confirmed completion -> verified;
+  contradicted -> complaint (complaints.py) + order reopened + provider under review;
+  customer_rescheduled -> order reopened; unreachable -> nothing (never a confirmation).
 """
 
 from __future__ import annotations
