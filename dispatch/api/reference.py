@@ -25,6 +25,7 @@ def _collection(path: str, noun: str, model, schema_in, schema_out, upsert, read
         @requires(*readers)
         @blp.response(200, schema_out(many=True))
         def get(self):
+            """Every row, in the order they were created."""
             return reference.list_rows(db(), model)
 
         @blp.doc(summary=f"Create or update one of the {noun} (matched by its code or name)")
@@ -33,6 +34,7 @@ def _collection(path: str, noun: str, model, schema_in, schema_out, upsert, read
         @blp.arguments(schema_in)
         @blp.response(201, schema_out)
         def post(self, data):
+            """Posting an existing code or name again updates that row; every change is audited."""
             return upsert(db(), actor(), **data)
 
     Collection.__name__ = f"{noun.title().replace(' ', '')}Collection"
