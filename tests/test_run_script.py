@@ -184,3 +184,32 @@ def test_help_explains_the_options():
         assert option in result.stdout
     wrong = subprocess.run([str(SCRIPT), "--frobnicate"], capture_output=True, text=True, timeout=30)
     assert wrong.returncode != 0 and "unknown option: --frobnicate" in wrong.stderr
+
+
+def test_demo_tokens_are_kept_in_a_private_file_and_reissued_when_it_is_lost(tmp_path: Path):
+    from dispatch import auth, migrate
+    from dispatch.db import make_engine, make_session_factory
+    from dispatch.localrun import demo_tokens
+
+    url = f"sqlite:///{tmp_path / 'dispatch.sqlite3'}"
+    migrate.upgrade(url)
+    tokens_file = tmp_path / "demo-tokens.txt"
+
+    first = demo_tokens(url, tokens_file)
+    assert {"demo-sales", "demo-agent", "demo-callback", "demo-supervisor", "demo-admin"} <= set(first)
+    assert stat.S_IMODE(tokens_file.stat().st_mode) == 0o600
+    assert demo_tokens(url, tokens_file) == first  # a later start reads the file
+
+    tokens_file.unlink()
+    again = demo_tokens(url, tokens_file)
+    assert set(again) == set(first) and not set(again.values()) & set(first.values())
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        for name, token in again.items():
+            actor = auth.authenticate(session, token)
+            assert actor is not None and actor.name == name
+    engine.dispose()
+
+    # A file written for another database is not trusted: its tokens would not work here.
+    tokens_file.write_text(tokens_file.read_text().replace(url, "sqlite:////elsewhere.sqlite3"))
+    assert set(demo_tokens(url, tokens_file).values()).isdisjoint(again.values())

@@ -1,0 +1,78 @@
+"""scripts/run's start-up steps, in one process: migrate, load the demo set once, keep its tokens.
+
+`python -m dispatch.localrun --tokens var/demo-tokens.txt` (settings as for every process).
+Tokens are stored only as hashes, so the demo users' secrets exist in one place: the tokens
+file, written with mode 600. When that file is missing, or was written for another database,
+each demo user is issued a new token (the old ones keep working until revoked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from dispatch import auth, demo, migrate
+from dispatch.actors import Actor
+from dispatch.config import ConfigError, load_settings
+from dispatch.db import make_engine, make_session_factory
+from dispatch.models import User
+
+RUNNER = Actor.system("scripts/run")
+
+
+def tokens_header(database_url: str) -> str:
+    """First line of the tokens file: which database its tokens belong to (no password)."""
+    return f"# Dispatch demo tokens for {make_url(database_url).render_as_string(hide_password=True)}"
+
+
+def demo_tokens(database_url: str, tokens_file: Path) -> dict[str, str]:
+    """Load the demo set on first use and return {user name: token}, kept in tokens_file."""
+    header = tokens_header(database_url)
+    if tokens_file.is_file():
+        lines = tokens_file.read_text().splitlines()
+        if lines and lines[0] == header:
+            return dict(line.split("\t", 1) for line in lines if line.startswith("demo-"))
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            tokens = demo.seed(session)
+            if not tokens:  # loaded before, but its tokens file is gone: issue new tokens
+                users = session.scalars(
+                    select(User).where(User.name.like("demo-%"), User.active.is_(True)).order_by(User.id)
+                )
+                tokens = {u.name: auth.issue_token(session, RUNNER, u, label="demo") for u in users}
+            session.commit()
+    finally:
+        engine.dispose()
+    body = "".join(f"{name}\t{token}\n" for name, token in tokens.items())
+    tmp = tokens_file.with_suffix(".new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"{header}\n# one bearer token per role: Authorization: Bearer <token>\n{body}")
+    os.replace(tmp, tokens_file)
+    return tokens
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Migrate the configured database and, unless told not to, make sure the demo set is there."""
+    parser = argparse.ArgumentParser(prog="python -m dispatch.localrun", description=__doc__)
+    parser.add_argument("--tokens", type=Path, help="the demo tokens file (omit: no demo data)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except (ConfigError, ValueError) as exc:
+        print(f"configuration: {exc}", file=sys.stderr)
+        return 1
+    migrate.upgrade(settings["MIGRATION_DATABASE_URL"] or settings["DATABASE_URL"])
+    if args.tokens:
+        demo_tokens(settings["DATABASE_URL"], args.tokens)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
