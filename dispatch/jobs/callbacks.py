@@ -10,19 +10,18 @@ so that RQ's Retry dials it once later.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import time
 from typing import Any
 
-from rq import Retry
-
 from dispatch.audit import callbacks
-from dispatch.jobs.runtime import job_session, queue, settings
+from dispatch.jobs.runtime import job_session, settings
 from dispatch.models import utcnow
 from dispatch.phones import masked
 from dispatch.ratelimit import SharedRateLimit
 from dispatch.telephony import (
     Gateway,
     RejectedError,
+    Schedule,
     TransientError,
     UncertainError,
     make_gateway,
@@ -32,8 +31,6 @@ from dispatch.telephony import (
 
 log = logging.getLogger(__name__)
 
-# RQ retries for transient failures (Twilio unreachable or busy, no slot in the rate limit).
-RETRY = Retry(max=4, interval=[5, 30, 120, 600])
 # How long a job waits for a slot in the shared outbound rate limit before giving up (retried).
 SLOT_TIMEOUT_SECONDS = 120.0
 
@@ -42,13 +39,9 @@ class NoSlot(TransientError):
     """No slot in the shared outbound rate limit came in time."""
 
 
-def _schedule(path: str, delay: float, kwargs: dict[str, Any]) -> None:
-    queue("default").enqueue_in(timedelta(seconds=delay), path, kwargs=kwargs, result_ttl=600)
-
-
-def gateway() -> Gateway:
-    """This installation's telephony gateway."""
-    return make_gateway(settings(), schedule=_schedule)
+def gateway(schedule: Schedule | None = None) -> Gateway:
+    """This installation's telephony gateway (the simulator hands its customers to `schedule`)."""
+    return make_gateway(settings(), schedule=schedule)
 
 
 def outbound_limit(channel: str) -> SharedRateLimit:
@@ -73,11 +66,15 @@ def place_callback_attempt(callback_id: int, channel: str = "voice") -> str:
         log.info("callback %s: no %s attempt due", callback_id, channel)
         return "nothing due"
     to, prompt = target
+    # The simulator's customer reacts once the sid is committed, in this job (one job per attempt,
+    # instead of a second one per simulated phone).
+    simulated: list[tuple[str, float, dict[str, Any]]] = []
+    phone = gateway(lambda path, delay, kwargs: simulated.append((path, delay, kwargs)))
     try:
         if channel == "voice":
-            sid = gateway().place_call(to, attempt_id)
+            sid = phone.place_call(to, attempt_id)
         else:
-            sid = gateway().send_sms(to, twiml.sms_text(prompt), attempt_id)
+            sid = phone.send_sms(to, twiml.sms_text(prompt), attempt_id)
     except TransientError as exc:
         with job_session() as session:
             callbacks.release_attempt(session, attempt_id, str(exc))
@@ -93,6 +90,12 @@ def place_callback_attempt(callback_id: int, channel: str = "voice") -> str:
     log.info(
         "callback %s attempt %s: %s to %s placed (%s)", callback_id, attempt_id, channel, masked(to), sid
     )
+    for path, delay, kwargs in simulated:
+        time.sleep(delay)
+        try:
+            SIMULATED[path](**kwargs)
+        except Exception:  # noqa: BLE001 - a simulated phone failing is like a lost call (the sweep)
+            log.exception("simulated customer for attempt %s failed", attempt_id)
     return sid
 
 
@@ -108,3 +111,9 @@ def simulated_sms(sid: str, to: str, attempt_id: int, body: str) -> str:
     from dispatch.telephony.simulator import run_sms
 
     return run_sms(settings(), sid, to, attempt_id, body)
+
+
+SIMULATED = {
+    "dispatch.jobs.callbacks.simulated_call": simulated_call,
+    "dispatch.jobs.callbacks.simulated_sms": simulated_sms,
+}
