@@ -156,6 +156,8 @@ def test_sms_wording_and_reply_codes():
     assert twiml.parse_sms_reply(prompt("completed"), "9") is None
     assert twiml.parse_sms_reply(prompt(), "yes 1") is None
     assert twiml.parse_sms_reply(prompt("parts_missing"), "2").happened == "disputed"
+    assert "asked to change the time" in twiml.sms_text(prompt("customer_rescheduled"))
+    assert twiml.parse_sms_reply(prompt("customer_rescheduled"), "3") is None
     for word in ("STOP", "stop", "Unsubscribe", "END.", "quit", "STOPALL", "cancel"):
         assert twiml.keyword(word) in twiml.OPT_OUT_WORDS
     assert twiml.keyword("unstop") in twiml.OPT_IN_WORDS
@@ -168,7 +170,13 @@ def test_simulated_customers_answer_by_their_number():
     # Every persona's text reply is a valid answer to every kind of question.
     for digit in "01234567":
         persona = persona_for("+1217555010" + digit)
-        for claim in ("customer_not_home", "completed", "status_check", "parts_missing"):
+        for claim in (
+            "customer_not_home",
+            "completed",
+            "status_check",
+            "parts_missing",
+            "customer_rescheduled",
+        ):
             text = twiml.sms_text(prompt(claim))
             assert twiml.parse_sms_reply(prompt(claim), sms_answer(persona, text)) is not None, (digit, claim)
 

@@ -85,6 +85,13 @@ def first_question(prompt: Prompt) -> Question:
             {"1": "done", "2": "not_done", "3": "rescheduled"},
             then_rating=frozenset({"done"}),
         )
+    if prompt.claim == "customer_rescheduled":
+        return Question(
+            "claim",
+            f"Our records say the visit on {day} did not take place because you asked to change the time. "
+            "Press 1 if that is right. Press 2 if that is not what happened.",
+            {"1": "confirmed", "2": "disputed"},
+        )
     reason = REASON_WORDS.get(prompt.claim, "of a problem")
     return Question(
         "claim",
@@ -238,6 +245,11 @@ def sms_text(prompt: Prompt) -> str:
         return (
             f"{hello}your visit from {prompt.provider_name} was booked for {day}. Reply 1 if the work "
             "was done, 2 if nobody came or it was not done, 3 if you changed the time." + rating + tail
+        )
+    if prompt.claim == "customer_rescheduled":
+        return (
+            f"{hello}our records say the visit on {day} did not take place because you asked to change "
+            "the time. Reply 1 if that is right, 2 if that is not what happened." + tail
         )
     reason = REASON_WORDS.get(prompt.claim, "of a problem")
     return (
