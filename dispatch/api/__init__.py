@@ -7,8 +7,14 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+)
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import IntegerConverter
 
 from dispatch.api.context import close_db
 from dispatch.errors import DomainError
@@ -53,6 +59,8 @@ class DispatchApi(Api):
             if set(merged) == {"_schema"}:  # the body as a whole ("Invalid JSON body.")
                 payload.setdefault("message", "; ".join(merged["_schema"]))
             payload.setdefault("message", "invalid " + ", ".join(sorted(merged)))
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(error.valid_methods))}
         if code == 413:
             limit = current_app.config.get("MAX_CONTENT_LENGTH")
             payload["message"] = f"request body too large: the limit is {limit} bytes"
@@ -79,6 +87,14 @@ def _unexpected(error: Exception):
     return current_app.extensions["dispatch.api"].handle_http_exception(InternalServerError())
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in paths: ids are PostgreSQL integers, so a larger number is a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def _refuse_oversized_body() -> None:
     # Refuse by the declared length before authenticating or reading anything, whatever the
     # content type; a body without a length is cut off by Werkzeug when read (MAX_CONTENT_LENGTH).
@@ -102,6 +118,7 @@ def init_api(app: Flask) -> DispatchApi:
             },
         },
     )
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     api = DispatchApi(app)
     app.extensions["dispatch.api"] = api
     api.spec.components.security_scheme(

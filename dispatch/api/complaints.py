@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from dispatch.api.context import actor, db
-from dispatch.api.schemas import ComplaintOut, EventOut, PageQuery, Strict
+from dispatch.api.schemas import ID_RANGE, ComplaintOut, EventOut, PageQuery, Strict
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.audit import complaints, trail
 from dispatch.models import ComplaintStatus, Role
@@ -20,8 +20,10 @@ READERS = (Role.SUPERVISOR, Role.PROVIDER)
 
 class ComplaintQuery(PageQuery):
     status = fields.String(validate=validate.OneOf([s.value for s in ComplaintStatus]))
-    provider_id = fields.Integer(strict=False, metadata={"description": "Headquarters' roles only"})
-    work_order_id = fields.Integer(strict=False)
+    provider_id = fields.Integer(
+        strict=False, validate=ID_RANGE, metadata={"description": "Headquarters' roles only"}
+    )
+    work_order_id = fields.Integer(strict=False, validate=ID_RANGE)
 
 
 class ComplaintPageOut(ma.Schema):

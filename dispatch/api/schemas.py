@@ -22,6 +22,10 @@ FAULT_CATEGORIES = (
 )
 
 
+# Ids are PostgreSQL integers: a larger number cannot name anything (and would be a 500 there).
+ID_RANGE = validate.Range(min=1, max=2**31 - 1)
+
+
 def _text(max_len: int, **kw) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_len), **kw)
 
@@ -80,7 +84,7 @@ class DayOrDateTime(fields.DateTime):
 
 
 class PageQuery(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1), strict=False)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000), strict=False)
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200), strict=False)
 
 
@@ -276,8 +280,10 @@ class WorkOrderQuery(PageQuery):
     state = fields.String(validate=validate.OneOf([s.value for s in OrderState]))
     kind = fields.String(validate=validate.OneOf([k.value for k in OrderKind]))
     city = fields.String(validate=validate.Length(min=1, max=120))
-    provider_id = fields.Integer(strict=False, metadata={"description": "Headquarters' roles only"})
-    customer_id = fields.Integer(strict=False)
+    provider_id = fields.Integer(
+        strict=False, validate=ID_RANGE, metadata={"description": "Headquarters' roles only"}
+    )
+    customer_id = fields.Integer(strict=False, validate=ID_RANGE)
     date_from = DayOrDateTime(
         metadata={
             "description": "Appointment starts on or after this day or time (a day, or a time without "
@@ -295,7 +301,7 @@ class WorkOrderQuery(PageQuery):
 class CloseIn(Strict):
     outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in Outcome]))
     reason = fields.String(load_default=None, validate=validate.OneOf([r.value for r in NotCompletedReason]))
-    installer_id = fields.Integer(required=True, strict=True)
+    installer_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     visited_at = fields.AwareDateTime(required=True)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
@@ -325,7 +331,7 @@ class BookIn(Strict):
 
 class RepairIn(Strict):
     serial_number = _text(80)
-    unit_id = fields.Integer(strict=True)
+    unit_id = fields.Integer(strict=True, validate=ID_RANGE)
     fault_category = fields.String(required=True, validate=validate.OneOf(FAULT_CATEGORIES))
     fault_description = _text(2000, required=True)
     appointment = fields.Nested(WindowIn, load_default=None)
