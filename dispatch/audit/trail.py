@@ -88,6 +88,11 @@ def event_digest(event: AuditEvent, prev_hash: str) -> str:
 
 def write_pending(session: Session) -> None:
     """Chain and insert the queued events (registered as the sessions' before_commit hook)."""
+    if session.in_nested_transaction():
+        # SQLAlchemy fires before_commit for a savepoint's release too. Writing there would take
+        # the chain lock mid-transaction and hold it to the end, serialising every writer
+        # (measured by scripts/bench: intake flat at any concurrency). The outer commit writes.
+        return
     pending: list[AuditEvent] = session.info.pop(_PENDING, [])
     if not pending:
         return

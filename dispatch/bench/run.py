@@ -32,6 +32,7 @@ from dispatch.bench import load, memory
 
 BIN = Path(sys.executable).parent
 POST_JSON = {"Content-Type": "application/json"}
+WORKER_CLASS = os.environ.get("DISPATCH_BENCH_WORKER_CLASS", "dispatch.jobs.worker.DispatchWorker")
 
 
 # --- small process helpers (the bench must not import the tests package) -----------------------
@@ -459,7 +460,7 @@ def run_worker(bench: Bench, queue: str, expected: int, label: str) -> float:
     with bench.mem.watching():
         worker = spawn(
             "rq-worker",
-            [str(BIN / "rq"), "worker", "--burst", "--url", bench.args.redis, name],
+            [str(BIN / "rq"), "worker", "-w", WORKER_CLASS, "--burst", "--url", bench.args.redis, name],
             env,
             bench.cwd,
         )
@@ -744,7 +745,16 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
 
     worker = spawn(
         "rq-worker",
-        [str(BIN / "rq"), "worker", "--with-scheduler", "--url", bench.args.redis, queue_name("default")],
+        [
+            str(BIN / "rq"),
+            "worker",
+            "-w",
+            WORKER_CLASS,
+            "--with-scheduler",
+            "--url",
+            bench.args.redis,
+            queue_name("default"),
+        ],
         env,
         bench.cwd,
     )
@@ -874,6 +884,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Killed (SIGTERM): still stop the servers and drop the databases (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     client = args.client if args.client != "auto" else ("wrk" if load.have_wrk() else "python")
     bench = Bench(args, client)
     print(f"Dispatch benchmark {bench.run_id}: {machine()}")
