@@ -111,7 +111,16 @@ def start_gunicorn(env: dict[str, str], port: int | None = None, workers: int = 
     port = port or free_port()
     proc = start(
         "gunicorn",
-        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "dispatch.wsgi:app"],
+        # No control socket: by default every gunicorn of a user shares ~/.gunicorn/gunicorn.ctl.
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "dispatch.wsgi:app",
+        ],
         env,
     )
     proc.extra["url"] = f"http://127.0.0.1:{port}"
