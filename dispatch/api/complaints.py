@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 from dispatch.api.context import actor, db
 from dispatch.api.schemas import ID_RANGE, ComplaintOut, EventOut, PageQuery, Strict
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
-from dispatch.audit import complaints, trail
+from dispatch.audit import complaints
 from dispatch.models import ComplaintStatus, Role
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1", description="Complaints (held at headquarters)")
@@ -66,9 +66,7 @@ class Complaint(MethodView):
     @blp.response(200, ComplaintDetailOut)
     def get(self, complaint_id):
         """One complaint with its history. Another provider's complaint is 404."""
-        complaint = complaints.get_complaint(db(), actor(), complaint_id)
-        complaint.history = trail.history(db(), "complaint", complaint.id)
-        return complaint
+        return complaints.complaint_detail(db(), actor(), complaint_id)
 
 
 @blp.route("/complaints/<int:complaint_id>/status")

@@ -142,6 +142,13 @@ def get_complaint(
     return complaint
 
 
+def complaint_detail(session: Session, actor: Actor, complaint_id: int) -> Complaint:
+    """One complaint the actor may see, with its full history (as `history`)."""
+    complaint = get_complaint(session, actor, complaint_id)
+    complaint.history = trail.history(session, "complaint", complaint.id)  # type: ignore[attr-defined]
+    return complaint
+
+
 def set_status(
     session: Session, actor: Actor, complaint_id: int, status: str, note: str, *, now: datetime | None = None
 ) -> Complaint:
