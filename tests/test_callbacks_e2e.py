@@ -140,7 +140,7 @@ def test_false_claim_becomes_complaint_true_one_confirmed_silent_one_reaches_peo
         orders[phone] = order_id
 
     # The worker dials each customer through the SDK: one call each, with our webhooks.
-    wait_until(lambda: len(standin.calls()) == 3, timeout=30, what="three calls at the stand-in")
+    wait_until(lambda: len(standin.calls()) == 3, timeout=60, what="three calls at the stand-in")
     for call in standin.calls():
         assert call.auth == (ACCOUNT, TOKEN)
         assert call.form["Url"].startswith(base + "/api/v1/twilio/voice?attempt=")
@@ -152,7 +152,7 @@ def test_false_claim_becomes_complaint_true_one_confirmed_silent_one_reaches_peo
     customer.miss_call(standin.calls(SILENT)[0])
 
     # The silent customer gets a text next, then (no reply) goes to the callback team.
-    wait_until(lambda: len(standin.messages(SILENT)) == 1, timeout=30, what="the fallback text")
+    wait_until(lambda: len(standin.messages(SILENT)) == 1, timeout=60, what="the fallback text")
     text = standin.messages(SILENT)[0]
     assert "Reply 1 if the work was done" in text.form["Body"] and "STOP" in text.form["Body"]
     customer.receive_text(text)
@@ -165,7 +165,7 @@ def test_false_claim_becomes_complaint_true_one_confirmed_silent_one_reaches_peo
         with session_factory() as s:
             return s.scalars(select(Callback.state).where(Callback.phone == SILENT)).one() == "human_queue"
 
-    wait_until(settled, timeout=40, interval=2, what="the silent customer's callback in the human queue")
+    wait_until(settled, timeout=90, interval=2, what="the silent customer's callback in the human queue")
 
     with session_factory() as s:
         by_phone = {c.phone: c for c in s.scalars(select(Callback))}
