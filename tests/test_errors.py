@@ -149,3 +149,15 @@ def test_an_error_from_the_domain_names_the_field(api):
     body = response.get_json()
     assert body["errors"] == {"items.0.model": ["unknown model 'NOPE'"]}
     assert "items.0.model" in body["message"]
+
+
+def test_nul_characters_are_refused_naming_the_field_not_a_500(api):
+    body = {"code": "SH-\x0099", "name": "Nul Person", "provider": "SPR-HEAT"}
+    response = api.post("/api/v1/installers", "admin", body)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"code": ["must not contain NUL characters"]}
+    sale = sale_body(name="Mary\x00Smith")
+    response = api.post("/api/v1/sales", "sales", sale)
+    assert response.status_code == 422
+    assert "customer.name" in response.get_json()["errors"]
+    assert api.get("/api/v1/customers?name=Mary", "agent").get_json() == []

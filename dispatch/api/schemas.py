@@ -40,10 +40,24 @@ class StrictBoolean(fields.Boolean):
 
 
 class Strict(ma.Schema):
-    """Unknown fields are an error, not silently dropped."""
+    """Unknown fields are an error, not silently dropped; text may not carry NUL characters."""
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _refuse_nul(self, data, **_kwargs):
+        # PostgreSQL cannot store NUL in text: refuse it here, naming the field, instead of a 500.
+        if isinstance(data, dict):
+            bad = {
+                key: ["must not contain NUL characters"]
+                for key, value in data.items()
+                if (isinstance(value, str) and "\x00" in value)
+                or (isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value))
+            }
+            if bad:
+                raise ma.ValidationError(bad)
+        return data
 
 
 # --- shared pieces ---------------------------------------------------------------------------
@@ -212,7 +226,9 @@ class AttemptOut(ma.Schema):
     answered_by = fields.String(allow_none=True, metadata={"description": "Answering-machine detection"})
     answer_happened = fields.String(allow_none=True)
     answer_rating = fields.String(allow_none=True)
-    answer_text = fields.String(allow_none=True, metadata={"description": "Digits, SMS reply or agent's note"})
+    answer_text = fields.String(
+        allow_none=True, metadata={"description": "Digits, SMS reply or agent's note"}
+    )
     agent_user_id = fields.Integer(allow_none=True)
     status_history = fields.List(fields.Dict())
 
@@ -222,7 +238,9 @@ class CallbackOut(ma.Schema):
     work_order_id = fields.Integer()
     visit_id = fields.Integer(allow_none=True)
     purpose = fields.String(metadata={"description": "verify_visit | status_check"})
-    claim = fields.String(metadata={"description": "What the provider claimed: completed, a reason, status_check"})
+    claim = fields.String(
+        metadata={"description": "What the provider claimed: completed, a reason, status_check"}
+    )
     claim_at = fields.DateTime(allow_none=True)
     provider_id = fields.Integer(allow_none=True)
     state = fields.String()
