@@ -883,7 +883,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
-        args.concurrency, args.seconds, args.growth, args.jobs, args.month = [1, 4], 1.0, [500, 2000], 30, 30
+        args.concurrency, args.seconds, args.growth, args.jobs, args.month = [1, 4], 2.0, [500, 2000], 30, 20
         args.growth_conc = 4
     args.only = set(args.only.split(","))
     return args
