@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_REMINDER_HOURS": 18,
     # Outbox relay: rows handed to RQ per pass.
     "OUTBOX_BATCH": 200,
+    # A job handed to RQ but not finished after this many seconds is handed over again (Redis lost it).
+    "OUTBOX_REDELIVER_SECONDS": 600,
+    # How many times one outbox row is handed over at most.
+    "OUTBOX_MAX_DELIVERIES": 5,
     # Telephony backend: "simulator" (built-in phone network) or "twilio".
     "TELEPHONY_BACKEND": "simulator",
     "TWILIO_ACCOUNT_SID": "",

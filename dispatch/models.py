@@ -346,7 +346,10 @@ class OutboxMessage(Base):
     """A job request written in the same transaction as the change that implies it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "dispatched_at", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "dispatched_at", "available_at"),
+        Index("ix_outbox_unfinished", "completed_at", "dispatched_at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     job: Mapped[str] = mapped_column(String(80))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -354,6 +357,9 @@ class OutboxMessage(Base):
     available_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     dispatched_at: Mapped[datetime | None]
+    # Set by the job itself, in its own transaction: until then the row may be handed over again.
+    completed_at: Mapped[datetime | None]
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
     relay_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 

@@ -2,17 +2,20 @@
 
 Redis is not the source of truth. A row here is written in the same transaction as the sale,
 closing or booking that needs the job, so a job can be late but never lost. The relay hands due
-rows to the queue and marks them; a job may therefore run twice (relay crash between handing
-over and marking), and every job is written to be safe to run twice.
+rows to the queue and marks them dispatched; the job marks its row completed in the transaction
+of its own work. A row dispatched but not completed after `redeliver_after` seconds (Redis lost
+the job: restarted without persistence, flushed, failed over) is handed over again, up to
+`max_deliveries` times. A job may therefore run twice, and every job is written to be safe to
+run twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -43,6 +46,7 @@ def put(
         "dedupe_key": dedupe_key,
         "created_at": utcnow(),
         "relay_attempts": 0,
+        "deliveries": 0,
     }
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -52,16 +56,32 @@ def put(
     session.execute(stmt)
 
 
-def relay(session: Session, send: Send, *, batch: int = 200, now: datetime | None = None) -> int:
-    """Hand due, undelivered rows to `send` and mark them; returns how many were handed over.
+def relay(
+    session: Session,
+    send: Send,
+    *,
+    batch: int = 200,
+    now: datetime | None = None,
+    redeliver_after: float = 600,
+    max_deliveries: int = 5,
+) -> int:
+    """Hand due rows to `send` and mark them; returns how many were handed over.
 
-    Stops at the first failure (the queue is down): that row and the rest stay for the next pass.
-    Concurrent relays skip each other's rows (FOR UPDATE SKIP LOCKED on PostgreSQL).
+    Due: never handed over and available, or handed over `redeliver_after` seconds ago and still
+    not completed (fewer than `max_deliveries` times). Stops at the first failure (the queue is
+    down): that row and the rest stay for the next pass. Concurrent relays skip each other's rows
+    (FOR UPDATE SKIP LOCKED on PostgreSQL).
     """
     now = now or utcnow()
+    lost = (
+        OutboxMessage.completed_at.is_(None)
+        & (OutboxMessage.dispatched_at < now - timedelta(seconds=redeliver_after))
+        & (OutboxMessage.deliveries < max_deliveries)
+    )
+    fresh = OutboxMessage.dispatched_at.is_(None) & (OutboxMessage.available_at <= now)
     rows = session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.dispatched_at.is_(None), OutboxMessage.available_at <= now)
+        .where(or_(fresh, lost))
         .order_by(OutboxMessage.available_at, OutboxMessage.id)
         .limit(batch)
         .with_for_update(skip_locked=True)
@@ -75,9 +95,19 @@ def relay(session: Session, send: Send, *, batch: int = 200, now: datetime | Non
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
             break
         row.dispatched_at = utcnow()
+        row.deliveries += 1
         sent += 1
     session.flush()
     return sent
+
+
+def mark_completed(session: Session, outbox_id: int) -> None:
+    """The job of this row has done its work (called in the job's own transaction)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.completed_at.is_(None))
+        .values(completed_at=utcnow())
+    )
 
 
 def pending_count(session: Session) -> int:

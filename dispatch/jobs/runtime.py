@@ -12,10 +12,10 @@ from functools import lru_cache
 from typing import Any
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, get_current_job
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch import logs
+from dispatch import logs, outbox
 from dispatch.config import load_settings
 from dispatch.db import make_engine, make_session_factory
 
@@ -52,16 +52,34 @@ def session_factory() -> sessionmaker[Session]:
 
 @contextmanager
 def job_session() -> Iterator[Session]:
-    """A session for one job: committed if the job returns, rolled back if it raises."""
+    """A session for one job: committed if the job returns, rolled back if it raises.
+
+    A job handed over by the outbox relay marks its outbox row completed in the same commit as
+    its work, so the relay hands it over again only if that work never committed.
+    """
     session = session_factory()()
     try:
         yield session
+        outbox_id = _current_outbox_id()
+        if outbox_id is not None:
+            outbox.mark_completed(session, outbox_id)
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+# RQ job ids of jobs handed over by the outbox relay: this prefix and the outbox row's id.
+OUTBOX_JOB_PREFIX = "outbox-"
+
+
+def _current_outbox_id() -> int | None:
+    job = get_current_job()
+    if job is None or not job.id.startswith(OUTBOX_JOB_PREFIX):
+        return None
+    return int(job.id.removeprefix(OUTBOX_JOB_PREFIX))
 
 
 def redis_connection(url: str | None = None) -> Redis:

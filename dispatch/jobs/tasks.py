@@ -8,7 +8,7 @@ from rq import Retry
 
 from dispatch import notices, outbox
 from dispatch.audit import callbacks
-from dispatch.jobs.runtime import job_session, queue, redis_connection, settings
+from dispatch.jobs.runtime import OUTBOX_JOB_PREFIX, job_session, queue, redis_connection, settings
 from dispatch.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _send_to_queue(connection):
         q.enqueue(
             REGISTRY[row.job],
             kwargs=row.payload,
-            job_id=f"outbox-{row.id}",
+            job_id=f"{OUTBOX_JOB_PREFIX}{row.id}",
             result_ttl=3600,
             failure_ttl=7 * 86400,
             retry=RETRIES.get(row.job),
@@ -64,7 +64,13 @@ def relay_outbox() -> int:
     sent = 0
     while True:
         with job_session() as session:
-            batch = outbox.relay(session, _send_to_queue(connection), batch=settings()["OUTBOX_BATCH"])
+            batch = outbox.relay(
+                session,
+                _send_to_queue(connection),
+                batch=settings()["OUTBOX_BATCH"],
+                redeliver_after=settings()["OUTBOX_REDELIVER_SECONDS"],
+                max_deliveries=settings()["OUTBOX_MAX_DELIVERIES"],
+            )
         sent += batch
         if batch < settings()["OUTBOX_BATCH"]:
             return sent

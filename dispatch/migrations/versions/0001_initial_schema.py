@@ -57,12 +57,15 @@ def upgrade() -> None:
         sa.Column("available_at", dispatch.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_at", dispatch.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("dispatched_at", dispatch.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", dispatch.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
         sa.Column("relay_attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dedupe_key"),
     )
     op.create_index("ix_outbox_pending", "outbox", ["dispatched_at", "available_at"], unique=False)
+    op.create_index("ix_outbox_unfinished", "outbox", ["completed_at", "dispatched_at"], unique=False)
     op.create_table(
         "product_lines",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -606,6 +609,7 @@ def downgrade() -> None:
     op.drop_table("coverage")
     op.drop_table("providers")
     op.drop_table("product_lines")
+    op.drop_index("ix_outbox_unfinished", table_name="outbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("outbox")
     op.drop_table("opt_outs")

@@ -1,0 +1,111 @@
+"""The outbox: a job handed to Redis and then lost there (Redis restarted empty) is handed over again
+and runs once; a job that finished is never handed over again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from dispatch import outbox
+from dispatch.models import AuditEvent, OutboxMessage, WorkOrder, utcnow
+from tests.helpers import future_window
+from tests.procs import BIN, PrivateRedis, start_cron, start_worker, wait_until
+
+
+def _rows(session) -> list[OutboxMessage]:
+    session.expire_all()
+    return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_relay_hands_over_due_rows_once_and_again_only_if_never_completed(session):
+    outbox.put(session, "remind_provider", {"work_order_id": 1, "appointment_start": "x"})
+    outbox.put(
+        session,
+        "remind_provider",
+        {"work_order_id": 2, "appointment_start": "x"},
+        available_at=utcnow() + timedelta(hours=1),
+    )
+    session.commit()
+    handed: list[int] = []
+
+    def send(row):
+        handed.append(row.id)
+
+    def relay(at):
+        n = outbox.relay(session, send, now=at, redeliver_after=600, max_deliveries=3)
+        session.commit()
+        return n
+
+    now = utcnow()
+    assert relay(now) == 1 and handed == [1]  # the later one is not due yet
+    assert relay(now + timedelta(seconds=10)) == 0  # handed over, not yet overdue
+    assert relay(now + timedelta(seconds=601)) == 1 and handed == [1, 1]  # lost in Redis: again
+    outbox.mark_completed(session, 1)
+    session.commit()
+    assert relay(now + timedelta(hours=2)) == 1 and handed == [1, 1, 2]  # done rows stay done
+    for step in (1, 2, 3):  # row 2 never completes: handed over at most max_deliveries times
+        relay(now + timedelta(hours=2, seconds=601 * step))
+    assert handed.count(2) == 3
+    assert [r.deliveries for r in _rows(session)] == [2, 3]
+
+
+def test_a_failing_queue_leaves_the_row_due_with_the_error(session):
+    outbox.put(session, "remind_provider", {"work_order_id": 1, "appointment_start": "x"})
+    session.commit()
+
+    def down(row):
+        raise ConnectionError("redis is down")
+
+    assert outbox.relay(session, down) == 0
+    session.commit()
+    (row,) = _rows(session)
+    assert row.dispatched_at is None and row.relay_attempts == 1 and "redis is down" in row.last_error
+
+
+@pytest.mark.slow
+def test_a_job_lost_with_redis_is_handed_over_again_and_runs_once(api, session, database_url, tmp_path: Path):
+    redis = PrivateRedis().start()
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
+    env.update(
+        DISPATCH_CONFIG=str(config),
+        DISPATCH_DATABASE_URL=database_url,
+        DISPATCH_REDIS_URL=redis.url,
+        DISPATCH_QUEUE_PREFIX=f"outbox-{uuid.uuid4().hex[:8]}",
+        DISPATCH_OUTBOX_REDELIVER_SECONDS="3",
+    )
+    procs = []
+    try:
+        order_id = api.sale(appointment=future_window(days=1))["work_orders"][0]["id"]
+        # The relay hands the reminder to Redis, but no worker runs; then Redis restarts empty.
+        relay = subprocess.run(
+            [str(BIN / "dispatch"), "outbox", "relay"], env=env, capture_output=True, text=True
+        )
+        assert relay.stdout.strip() == "relayed 1", relay.stderr
+        redis.stop()
+        redis.start()
+        procs += [start_worker(env), start_cron(env)]
+
+        def reminded() -> bool:
+            session.expire_all()
+            return session.get(WorkOrder, order_id).reminded_for is not None
+
+        wait_until(reminded, timeout=60, what="the lost reminder to be handed over again and run")
+        wait_until(lambda: all(r.completed_at for r in _rows(session)), what="the row to be completed")
+        (row,) = [r for r in _rows(session) if r.job == "remind_provider"]
+        assert row.deliveries == 2
+        events = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "provider_reminded")
+        )
+        assert events == 1
+    finally:
+        for proc in procs:
+            proc.stop()
+        redis.stop()
