@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,3 +58,10 @@ def is_postgres(session_or_engine) -> bool:
     """True when the session or engine talks to PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def paginate(session: Session, query: Select, order_by: tuple, page: int, per_page: int) -> tuple[list, int]:
+    """One page of a query's rows in the given order, and the total number of rows."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.scalars(query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page))
+    return list(rows.unique()), int(total or 0)

@@ -13,11 +13,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.actors import Actor
 from dispatch.audit import trail
+from dispatch.db import paginate
 from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.models import (
     City,
@@ -172,17 +173,8 @@ def list_orders(
         if not isinstance(date_to, datetime):
             date_to = date_to + timedelta(days=1)  # a date_to day is included whole
         query = query.where(_starts(session, operator.lt, date_to))
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = (
-        session.scalars(
-            query.order_by(WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start, WorkOrder.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-        .unique()
-        .all()
-    )
-    return list(rows), int(total or 0)
+    order_by = (WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start, WorkOrder.id)
+    return paginate(session, query, order_by, page, per_page)
 
 
 def order_detail(session: Session, actor: Actor, order_id: int) -> WorkOrder:

@@ -378,7 +378,11 @@ def plan_for_visit(session: Session, visit_id: int, settings: Mapping[str, Any] 
         check.state = CS.CANCELLED.value
         check.resolved_at = now
         _record(session, SYSTEM, check, "cancelled", before, reason=f"order closed (visit {visit.id})")
-    callback = Callback(
+    return _new_callback(
+        session,
+        settings,
+        now,
+        {"visit_id": visit.id},
         work_order_id=order.id,
         visit_id=visit.id,
         purpose=CallbackPurpose.VERIFY_VISIT.value,
@@ -387,14 +391,23 @@ def plan_for_visit(session: Session, visit_id: int, settings: Mapping[str, Any] 
         provider_id=visit.provider_id,
         installer_id=visit.installer_id,
         phone=order.customer.phone,
-        state=CS.SCHEDULED.value,
-        priority=_priority(claim),
         due_at=scheduling.first_call_at(claim, max(now, visit.closed_at or now), tz, settings),
+    )
+
+
+def _new_callback(
+    session: Session, settings: Mapping[str, Any], now: datetime, audit: dict[str, Any], **fields: Any
+) -> Callback:
+    """Create a scheduled callback, request its first attempt through the outbox, audit it."""
+    callback = Callback(
+        state=CS.SCHEDULED.value,
+        priority=_priority(fields["claim"]),
         automated_attempts=0,
         human_attempts=0,
         next_channel=_channel_for(0, settings),
         created_at=now,
         updated_at=now,
+        **fields,
     )
     session.add(callback)
     session.flush()
@@ -405,8 +418,8 @@ def plan_for_visit(session: Session, visit_id: int, settings: Mapping[str, Any] 
         callback,
         "planned",
         None,
-        visit_id=visit.id,
-        claim=claim,
+        **audit,
+        claim=callback.claim,
         due_at=callback.due_at,
         channel=callback.next_channel,
     )
@@ -452,7 +465,11 @@ def plan_status_checks(
         )
         if exists is not None:
             continue
-        callback = Callback(
+        _new_callback(
+            session,
+            settings,
+            now,
+            {"check_day": day.isoformat()},
             work_order_id=order.id,
             purpose=CallbackPurpose.STATUS_CHECK.value,
             check_day=day.isoformat(),
@@ -460,27 +477,7 @@ def plan_status_checks(
             claim_at=order.appointment_start,
             provider_id=order.provider_id,
             phone=order.customer.phone,
-            state=CS.SCHEDULED.value,
-            priority=_priority(verdicts.STATUS_CHECK),
             due_at=scheduling.next_calling_time(now, tz, settings),
-            automated_attempts=0,
-            human_attempts=0,
-            next_channel=_channel_for(0, settings),
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(callback)
-        session.flush()
-        _request_attempt(session, callback, callback.due_at)
-        _record(
-            session,
-            SYSTEM,
-            callback,
-            "planned",
-            None,
-            claim=verdicts.STATUS_CHECK,
-            check_day=day.isoformat(),
-            due_at=callback.due_at,
         )
         planned += 1
     return planned

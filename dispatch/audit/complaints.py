@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from dispatch.actors import Actor
 from dispatch.audit import trail
+from dispatch.db import paginate
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.models import Callback, Complaint, ComplaintStatus, Provider, Role, utcnow
 
@@ -120,13 +121,7 @@ def list_complaints(
         query = query.where(Complaint.provider_id == flt.provider_id)
     if flt.work_order_id:
         query = query.where(Complaint.work_order_id == flt.work_order_id)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.scalars(
-        query.order_by(Complaint.created_at.desc(), Complaint.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).unique()
-    return list(rows), int(total or 0)
+    return paginate(session, query, (Complaint.created_at.desc(), Complaint.id.desc()), page, per_page)
 
 
 def get_complaint(
