@@ -128,3 +128,13 @@ def redis_conn() -> Iterator[Redis]:
 def api(client, session_factory) -> Api:
     """The demo reference data, one user per role with a token, and request helpers."""
     return Api.seeded(client, session_factory)
+
+
+@pytest.fixture
+def standin():
+    """A local HTTP server standing in for Twilio's REST API (the real SDK talks to it)."""
+    from tests.twilio_standin import TwilioStandIn
+
+    server = TwilioStandIn().start()
+    yield server
+    server.stop()

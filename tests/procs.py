@@ -94,6 +94,20 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def isolated_env(tmp_path: Path, name: str, **settings: str) -> dict[str, str]:
+    """Environment for a process of a private installation: no DISPATCH_* from the caller, an empty
+    config file (never a developer's config.toml), its own queue prefix, and `settings` as
+    DISPATCH_<KEY> (per-caller rate limits off unless given)."""
+    config = tmp_path / f"{name}-empty.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
+    values = {"RATE_LIMIT_SALES": "", "RATE_LIMIT_CLOSE": "", **settings}
+    env.update({f"DISPATCH_{key}": str(value) for key, value in values.items()})
+    env["DISPATCH_CONFIG"] = str(config)
+    env["DISPATCH_QUEUE_PREFIX"] = f"{name}-{os.urandom(4).hex()}"
+    return env
+
+
 def start(name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Proc:
     """Start a process in its own session, logging to a temporary file."""
     log = Path(tempfile.mkstemp(prefix=f"dispatch-{name}-", suffix=".log")[1])

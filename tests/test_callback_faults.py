@@ -101,13 +101,6 @@ class System:
         return order_id
 
 
-@pytest.fixture
-def standin():
-    s = TwilioStandIn().start()
-    yield s
-    s.stop()
-
-
 def test_worker_killed_mid_dial_and_repeated_jobs_never_dial_twice(
     worker_env, standin, session_factory, redis_conn
 ):

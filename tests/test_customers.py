@@ -25,7 +25,9 @@ def _names(response) -> list[str]:
 
 @pytest.mark.parametrize("phone", ["+12175550199", "(217) 555-0199", "217.555.0199", "+1 217 555 0199"])
 def test_find_by_phone_in_any_format(api, mary, phone):
-    response = api.client.get("/api/v1/customers", query_string={"phone": phone}, headers=api.headers("agent"))
+    response = api.client.get(
+        "/api/v1/customers", query_string={"phone": phone}, headers=api.headers("agent")
+    )
     assert _names(response) == ["Mary Smith"]
     assert response.get_json()[0]["phone"] == "+12175550199"
 
@@ -67,8 +69,13 @@ def test_unknown_query_parameters_are_refused(api):
 def test_card_shows_units_and_every_order_with_visits_and_history(api, mary):
     order_id = mary["work_orders"][0]["id"]
     window = future_window()
-    assert api.put(f"/api/v1/work-orders/{order_id}/appointment", "agent", {"window": window}).status_code == 200
-    assert api.close(order_id, "SPR-HEAT", 1, outcome="not_completed", reason="customer_not_home").status_code == 200
+    assert (
+        api.put(f"/api/v1/work-orders/{order_id}/appointment", "agent", {"window": window}).status_code == 200
+    )
+    assert (
+        api.close(order_id, "SPR-HEAT", 1, outcome="not_completed", reason="customer_not_home").status_code
+        == 200
+    )
 
     card = api.get(f"/api/v1/customers/{mary['customer_id']}", "agent").get_json()
     assert (card["name"], card["phone"], card["city"]) == ("Mary Smith", "+12175550199", "Springfield")

@@ -13,18 +13,10 @@ from dispatch.models import Callback
 from tests.procs import free_port, start_cron, start_gunicorn, wait_until
 from tests.test_callback_faults import System, dials_per_attempt
 from tests.test_callbacks_e2e import e2e_env
-from tests.twilio_standin import TwilioStandIn
 
 pytestmark = pytest.mark.slow
 
 ORDERS = 12
-
-
-@pytest.fixture
-def standin():
-    s = TwilioStandIn().start()
-    yield s
-    s.stop()
 
 
 def test_two_apis_three_workers_two_crons_place_every_callback_once(

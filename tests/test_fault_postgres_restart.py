@@ -9,7 +9,6 @@ same key. The server is killed (immediate shutdown, like a crash) mid-stream and
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -24,7 +23,7 @@ from dispatch import demo, migrate
 from dispatch.db import make_engine, make_session_factory
 from tests.conftest import REDIS
 from tests.helpers import sale_body
-from tests.procs import PrivatePostgres, start_gunicorn, wait_until
+from tests.procs import PrivatePostgres, isolated_env, start_gunicorn, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -45,16 +44,12 @@ def private_site(tmp_path: Path):
             tokens = demo.seed(session)
             session.commit()
         engine.dispose()
-        config = tmp_path / "empty.toml"  # never a developer's config.toml
-        config.write_text("")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-        env.update(
-            DISPATCH_CONFIG=str(config),
-            DISPATCH_DATABASE_URL=pg.url,
-            DISPATCH_REDIS_URL=REDIS,
-            DISPATCH_QUEUE_PREFIX=f"pgfault-{uuid.uuid4().hex[:8]}",
-            DISPATCH_IDEMPOTENCY_LEASE_SECONDS=str(LEASE_SECONDS),
-            DISPATCH_RATE_LIMIT_SALES="",
+        env = isolated_env(
+            tmp_path,
+            "pgfault",
+            DATABASE_URL=pg.url,
+            REDIS_URL=REDIS,
+            IDEMPOTENCY_LEASE_SECONDS=str(LEASE_SECONDS),
         )
         web = start_gunicorn(env, workers=2)
         yield pg, web.extra["url"], tokens

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +21,15 @@ import pytest
 import requests
 
 from tests.helpers import sale_body
-from tests.procs import PrivateRedis, free_port, start_cron, start_gunicorn, start_worker, wait_until
+from tests.procs import (
+    PrivateRedis,
+    free_port,
+    isolated_env,
+    start_cron,
+    start_gunicorn,
+    start_worker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -44,22 +51,17 @@ def _close_body() -> dict:
 def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, database_url, tmp_path: Path):
     redis = PrivateRedis().start()
     port = free_port()
-    config = tmp_path / "empty.toml"
-    config.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-    env.update(
-        DISPATCH_CONFIG=str(config),
-        DISPATCH_DATABASE_URL=database_url,
-        DISPATCH_REDIS_URL=redis.url,
-        DISPATCH_QUEUE_PREFIX=f"redisfault-{uuid.uuid4().hex[:8]}",
-        DISPATCH_RATE_LIMIT_SALES="",
-        DISPATCH_RATE_LIMIT_CLOSE="",
-        DISPATCH_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        DISPATCH_CALLING_HOURS_START="00:00",
-        DISPATCH_CALLING_HOURS_END="24:00",
-        DISPATCH_CALLBACK_DELAY_COMPLETED_MINUTES="0",
-        DISPATCH_OUTBOUND_CALLS_PER_SECOND="50",
-        DISPATCH_OUTBOUND_SMS_PER_SECOND="50",
+    env = isolated_env(
+        tmp_path,
+        "redisfault",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis.url,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        CALLING_HOURS_START="00:00",
+        CALLING_HOURS_END="24:00",
+        CALLBACK_DELAY_COMPLETED_MINUTES="0",
+        OUTBOUND_CALLS_PER_SECOND="50",
+        OUTBOUND_SMS_PER_SECOND="50",
     )
     procs = []
     try:

@@ -3,9 +3,7 @@ and runs once; a job that finished is never handed over again."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from sqlalchemy import func, select
 from dispatch import outbox
 from dispatch.models import AuditEvent, OutboxMessage, WorkOrder, utcnow
 from tests.helpers import future_window
-from tests.procs import BIN, PrivateRedis, start_cron, start_worker, wait_until
+from tests.procs import BIN, PrivateRedis, isolated_env, start_cron, start_worker, wait_until
 
 
 def _rows(session) -> list[OutboxMessage]:
@@ -71,15 +69,8 @@ def test_a_failing_queue_leaves_the_row_due_with_the_error(session):
 @pytest.mark.slow
 def test_a_job_lost_with_redis_is_handed_over_again_and_runs_once(api, session, database_url, tmp_path: Path):
     redis = PrivateRedis().start()
-    config = tmp_path / "empty.toml"
-    config.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-    env.update(
-        DISPATCH_CONFIG=str(config),
-        DISPATCH_DATABASE_URL=database_url,
-        DISPATCH_REDIS_URL=redis.url,
-        DISPATCH_QUEUE_PREFIX=f"outbox-{uuid.uuid4().hex[:8]}",
-        DISPATCH_OUTBOX_REDELIVER_SECONDS="3",
+    env = isolated_env(
+        tmp_path, "outbox", DATABASE_URL=database_url, REDIS_URL=redis.url, OUTBOX_REDELIVER_SECONDS="3"
     )
     procs = []
     try:

@@ -11,10 +11,8 @@ visits); with WAL + BEGIN IMMEDIATE (dispatch/db.py) the second sees the first a
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +28,7 @@ from dispatch.audit import trail
 from dispatch.db import make_engine, make_session_factory
 from dispatch.models import OutboxMessage, Sale, Visit, WorkOrder
 from tests.helpers import sale_body
-from tests.procs import PrivateRedis, start_cron, start_gunicorn, start_worker
+from tests.procs import PrivateRedis, isolated_env, start_cron, start_gunicorn, start_worker
 
 pytestmark = pytest.mark.slow
 
@@ -50,17 +48,7 @@ def sqlite_site(tmp_path: Path):
         tokens = demo.seed(session)
         session.commit()
     redis = PrivateRedis().start()
-    config = tmp_path / "empty.toml"  # never a developer's config.toml from the working directory
-    config.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-    env.update(
-        DISPATCH_CONFIG=str(config),
-        DISPATCH_DATABASE_URL=url,
-        DISPATCH_REDIS_URL=redis.url,
-        DISPATCH_QUEUE_PREFIX=f"smoke-{uuid.uuid4().hex[:8]}",
-        DISPATCH_RATE_LIMIT_SALES="",
-        DISPATCH_RATE_LIMIT_CLOSE="",
-    )
+    env = isolated_env(tmp_path, "smoke", DATABASE_URL=url, REDIS_URL=redis.url)
     yield env, tokens, factory
     redis.stop()
     engine.dispose()

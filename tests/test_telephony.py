@@ -14,17 +14,9 @@ from dispatch.ratelimit import SharedRateLimit
 from dispatch.telephony import RejectedError, TransientError, UncertainError, make_gateway, twiml
 from dispatch.telephony.simulator import persona_for, sms_answer
 from tests.procs import free_port
-from tests.twilio_standin import TwilioStandIn
 
 ACCOUNT = "AC" + "1" * 32
 TOKEN = "test-auth-token"
-
-
-@pytest.fixture
-def standin():
-    s = TwilioStandIn().start()
-    yield s
-    s.stop()
 
 
 def twilio_settings(base_url: str) -> dict:

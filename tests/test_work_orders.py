@@ -128,7 +128,9 @@ def test_paging_gives_totals_and_pages_in_appointment_order(api):
         for d in range(5)
     ]
     pending = _order(api, phone="+1 217 555 0149")["id"]
-    pages = [api.get(f"/api/v1/work-orders?per_page=2&page={p}", "supervisor").get_json() for p in (1, 2, 3, 4)]
+    pages = [
+        api.get(f"/api/v1/work-orders?per_page=2&page={p}", "supervisor").get_json() for p in (1, 2, 3, 4)
+    ]
     assert [p["total"] for p in pages] == [6, 6, 6, 6]
     assert [[o["id"] for o in p["items"]] for p in pages] == [made[:2], made[2:4], [made[4], pending], []]
     assert (pages[1]["page"], pages[1]["per_page"]) == (2, 2)
@@ -155,7 +157,14 @@ def test_close_completed_records_the_visit_and_the_transition(api, session):
 
 @pytest.mark.parametrize(
     "reason",
-    ["customer_not_home", "customer_rescheduled", "parts_missing", "site_not_ready", "customer_refused", "other"],
+    [
+        "customer_not_home",
+        "customer_rescheduled",
+        "parts_missing",
+        "site_not_ready",
+        "customer_refused",
+        "other",
+    ],
 )
 def test_close_not_completed_with_each_reason_of_the_list(api, reason):
     order = _order(api)
@@ -184,7 +193,13 @@ def test_the_installer_must_be_an_active_installer_of_the_orders_provider(api):
     deactivate = api.post(
         "/api/v1/installers",
         "admin",
-        {"code": "SH-01", "name": "Ana Ortiz", "provider": "SPR-HEAT", "seniority": "senior", "active": False},
+        {
+            "code": "SH-01",
+            "name": "Ana Ortiz",
+            "provider": "SPR-HEAT",
+            "seniority": "senior",
+            "active": False,
+        },
     )
     assert deactivate.status_code == 201 and deactivate.get_json()["active"] is False
     assert api.close(order["id"], "SPR-HEAT", SPR_HEAT_INSTALLER).status_code == 422
@@ -199,7 +214,9 @@ def test_a_visit_in_the_future_or_without_a_time_zone_is_refused(api):
     for visited_at in (future, naive, "yesterday"):
         body = {"outcome": "completed", "installer_id": SPR_HEAT_INSTALLER, "visited_at": visited_at}
         response = api.post(path, "provider:SPR-HEAT", body)
-        assert response.status_code == 422 and list(response.get_json()["errors"]) == ["visited_at"], visited_at
+        assert response.status_code == 422 and list(response.get_json()["errors"]) == ["visited_at"], (
+            visited_at
+        )
 
 
 def test_closing_twice_is_409_and_changes_nothing(api, session):
@@ -249,7 +266,10 @@ def test_a_closed_order_cannot_be_cancelled_and_a_reason_is_required(api):
 def test_a_supervisor_assigns_an_unassigned_order_to_a_named_provider(api, session):
     order = _order(api, city="Bayview", appointment=future_window())
     assert order["state"] == "unassigned"
-    assert api.post(f"/api/v1/work-orders/{order['id']}/assign", "supervisor", {"provider": "NOPE"}).status_code == 422
+    assert (
+        api.post(f"/api/v1/work-orders/{order['id']}/assign", "supervisor", {"provider": "NOPE"}).status_code
+        == 422
+    )
     response = api.post(f"/api/v1/work-orders/{order['id']}/assign", "supervisor", {"provider": "LAKE-SVC"})
     assert response.status_code == 200, response.get_json()
     assert (response.get_json()["state"], response.get_json()["provider"]["code"]) == ("booked", "LAKE-SVC")
