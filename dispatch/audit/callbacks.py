@@ -801,6 +801,23 @@ def sms_reply_target(session: Session, phone_e164: str) -> Prompt | None:
 # --- answers and verdicts ---------------------------------------------------------------------
 
 
+def _human_attempt(
+    session: Session, callback: Callback, actor: Actor, now: datetime, **fields: Any
+) -> ContactAttempt:
+    """A callback-team agent's call to the customer, as the callback's next attempt."""
+    attempt = ContactAttempt(
+        callback_id=callback.id,
+        seq=_next_seq(session, callback),
+        channel=Channel.HUMAN.value,
+        to_number=callback.phone,
+        agent_user_id=actor.user_id,
+        started_at=now,
+        **fields,
+    )
+    session.add(attempt)
+    return attempt
+
+
 def record_answer(
     session: Session,
     callback_id: int,
@@ -836,17 +853,7 @@ def record_answer(
         if attempt is None or attempt.callback_id != callback.id:
             raise Invalid.field("attempt_id", "is not an attempt of this callback")
     elif channel == Channel.HUMAN:
-        attempt = ContactAttempt(
-            callback_id=callback.id,
-            seq=_next_seq(session, callback),
-            channel=Channel.HUMAN.value,
-            status="started",
-            to_number=callback.phone,
-            agent_user_id=actor.user_id,
-            started_at=now,
-            status_history=[],
-        )
-        session.add(attempt)
+        attempt = _human_attempt(session, callback, actor, now, status="started", status_history=[])
     if attempt is not None:
         attempt.status = "answered"
         attempt.ended_at = attempt.ended_at or now
@@ -1191,19 +1198,16 @@ def answer_by_agent(
             settings=settings,
         )
         return callback
-    attempt = ContactAttempt(
-        callback_id=callback.id,
-        seq=_next_seq(session, callback),
-        channel=Channel.HUMAN.value,
+    attempt = _human_attempt(
+        session,
+        callback,
+        actor,
+        now,
         status="not_reached",
-        to_number=callback.phone,
-        agent_user_id=actor.user_id,
-        started_at=now,
         ended_at=now,
         answer_text=note,
         status_history=[{"status": "not_reached", "at": now.isoformat()}],
     )
-    session.add(attempt)
     callback.human_attempts += 1
     session.flush()
     trail.record(
