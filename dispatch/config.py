@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_REDELIVER_SECONDS": 600,
     # How many times one outbox row is handed over at most.
     "OUTBOX_MAX_DELIVERIES": 5,
+    # Sales accepted asynchronously (Prefer: respond-async) registered per transaction by the worker.
+    "SALE_REGISTER_BATCH": 100,
     # Telephony backend: "simulator" (built-in phone network) or "twilio".
     "TELEPHONY_BACKEND": "simulator",
     "TWILIO_ACCOUNT_SID": "",
