@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
@@ -80,9 +82,58 @@ def _domain_error(error: DomainError):
     return response
 
 
+# Seconds a client is asked to wait (Retry-After) while the database cannot be reached: long
+# enough for a PostgreSQL restart or a failover to finish, short enough for a desk to retry.
+DATABASE_RETRY_AFTER = 5
+
+# PostgreSQL SQLSTATEs that mean "no usable connection right now", not "your query is wrong":
+# class 08 (connection exception), the server shutting down or starting up, too many clients.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when the error means the database cannot be reached now (retry), not a bug."""
+    if isinstance(error, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True  # a pool listener saw a dead connection; or no pooled connection came free
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True  # the driver found its connection closed or broken (InterfaceError too)
+    orig = error.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        # Another process held SQLite's write lock for the whole busy timeout.
+        return "database is locked" in str(orig) or "database table is locked" in str(orig)
+    if isinstance(error, sa_exc.OperationalError):
+        # psycopg gives no SQLSTATE when the failure is the connection itself (refused, dropped).
+        sqlstate = getattr(orig, "sqlstate", None)
+        return sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+    return False
+
+
+def unavailable_response(message: str):
+    """503 with Retry-After in the API's error shape: the client should retry the same request."""
+    response = jsonify(code=503, status=HTTP_STATUS_CODES[503], message=message, errors={})
+    response.status_code = 503
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
+def _database_down(error: BaseException):
+    # One line, no trace: the cause is outside the code, and a restart would flood the log.
+    log.warning(
+        "database unavailable, answering 503: %s", type(getattr(error, "orig", None) or error).__name__
+    )
+    return unavailable_response(
+        f"the database is unavailable; retry in {DATABASE_RETRY_AFTER} s "
+        "(send a write again with the same Idempotency-Key: it is done at most once)"
+    )
+
+
 def _unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return error
+    if database_unavailable(error):
+        return _database_down(error)
     log.exception("unhandled error")  # the trace goes to the log, never to the client
     return current_app.extensions["dispatch.api"].handle_http_exception(InternalServerError())
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from flask import Response, g, request
 from flask_smorest import abort
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch import auth, idempotency
 from dispatch.api.context import db, sessions, setting
@@ -24,6 +26,8 @@ IDEMPOTENCY_HEADER = {
         "while the first request is still running, 409. Keys are kept for 48 hours per caller."
     ),
 }
+
+log = logging.getLogger(__name__)
 
 
 def requires(*roles: str) -> Callable:
@@ -91,9 +95,24 @@ def writes(view: Callable) -> Callable:
             db().commit()
             return response
         except BaseException:
-            db().rollback()
-            if key is not None:
-                idempotency.release(sessions(), user_id, key)
+            _undo(user_id, key)
             raise
 
     return wrapper
+
+
+def _undo(user_id: int, key: str | None) -> None:
+    """Roll the request's work back and free its key, never replacing the error being raised.
+
+    With the database down both steps fail too; their error must not turn the 503 the original
+    error gives into a 500. An unreleased key's lease expires by itself (409 until then).
+    """
+    try:
+        db().rollback()
+    except SQLAlchemyError as exc:
+        log.warning("rollback after a failed request failed: %s", type(exc).__name__)
+    if key is not None:
+        try:
+            idempotency.release(sessions(), user_id, key)
+        except SQLAlchemyError as exc:
+            log.warning("Idempotency-Key not released (its lease will expire): %s", type(exc).__name__)

@@ -1,0 +1,205 @@
+"""The database away: clients get 503 with Retry-After and a JSON body, never a 500, and the
+same requests work again once it is back.
+
+A private PostgreSQL (never the machine's) behind real gunicorn is stopped and started again; a
+request whose database dies half-way through goes through the `writes` error path (rollback and
+key release both fail); a SQLite file held locked by another process gives the same 503.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import event, func, select
+
+from dispatch import demo, migrate, routing
+from dispatch.app import create_app
+from dispatch.db import make_engine, make_session_factory
+from dispatch.models import IdempotencyRecord, Sale
+from tests.conftest import REDIS
+from tests.helpers import sale_body
+from tests.procs import PrivatePostgres, isolated_env, start_gunicorn
+
+pytestmark = pytest.mark.slow
+
+LEASE_SECONDS = 1  # an Idempotency-Key left claimed by a request that died is free after this
+
+
+def _seed(url: str) -> dict[str, str]:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            tokens = demo.seed(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    return tokens
+
+
+def assert_database_unavailable(status: int, headers, body: dict) -> None:
+    """503, a Retry-After of a few seconds, and the API's error shape naming the database."""
+    assert status == 503, body
+    assert 1 <= int(headers["Retry-After"]) <= 30
+    assert body["code"] == 503 and body["status"] == "Service Unavailable"
+    assert "database" in body["message"] and "retry" in body["message"], body
+    for leak in ("Traceback", "psycopg", "OperationalError", "127.0.0.1", "File "):
+        assert leak not in str(body)
+
+
+@pytest.fixture
+def private_pg():
+    """A private PostgreSQL, migrated and seeded; yields (server, tokens)."""
+    pg = PrivatePostgres().init().start()
+    try:
+        yield pg, _seed(pg.url)
+    finally:
+        pg.destroy()
+
+
+def test_reads_writes_and_health_answer_503_while_postgres_is_down_then_work_again(
+    private_pg, tmp_path: Path
+):
+    pg, tokens = private_pg
+    env = isolated_env(tmp_path, "pgdown", DATABASE_URL=pg.url, REDIS_URL=REDIS)
+    web = start_gunicorn(env, workers=2)
+    try:
+        base = web.extra["url"] + "/api/v1"
+        supervisor = {"Authorization": "Bearer " + tokens["demo-supervisor"]}
+        sales = {"Authorization": "Bearer " + tokens["demo-sales"]}
+
+        def read() -> requests.Response:
+            return requests.get(base + "/work-orders", headers=supervisor, timeout=10)
+
+        def write(key: str, body: dict) -> requests.Response:
+            return requests.post(
+                base + "/sales", json=body, headers={**sales, "Idempotency-Key": key}, timeout=10
+            )
+
+        assert read().status_code == 200
+        assert write(f"before-{uuid.uuid4().hex}", sale_body(phone="+1 217 555 0101")).status_code == 201
+
+        pg.stop("fast")  # the pooled connections die with the server
+        key, body = f"during-{uuid.uuid4().hex}", sale_body(phone="+1 217 555 0102")
+        for _ in range(2):  # a dead pooled connection, then a refused new one
+            r = read()
+            assert_database_unavailable(r.status_code, r.headers, r.json())
+            w = write(key, body)
+            assert_database_unavailable(w.status_code, w.headers, w.json())
+        h = requests.get(base + "/health", timeout=10)
+        assert_database_unavailable(h.status_code, h.headers, h.json())
+        assert "down" in h.json()["message"]
+
+        pg.start()
+        assert requests.get(base + "/health", timeout=10).status_code == 200
+        r = read()
+        assert r.status_code == 200 and r.json()["total"] == 1, r.text
+        # The write refused with 503 did nothing and holds no key: the same retry is done now.
+        w = write(key, body)
+        assert w.status_code == 201 and "Idempotent-Replayed" not in w.headers, w.text
+        assert write(key, body).headers.get("Idempotent-Replayed") == "true"
+    finally:
+        web.stop()
+    assert "Traceback" not in web.output(), web.output()[-3000:]
+
+
+def test_a_write_whose_database_dies_half_way_is_a_503_and_its_retry_is_done_once(private_pg, monkeypatch):
+    pg, tokens = private_pg
+    app = create_app(
+        {
+            "DATABASE_URL": pg.url,
+            "REDIS_URL": REDIS,
+            "IDEMPOTENCY_LEASE_SECONDS": LEASE_SECONDS,
+            "RATE_LIMIT_SALES": "",
+        }
+    )
+    client = app.test_client()
+    headers = {"Authorization": "Bearer " + tokens["demo-sales"], "Idempotency-Key": "half-way"}
+    real = routing.find_provider
+
+    def server_dies(*args, **kwargs):
+        # The key is claimed and the sale half written when the server goes (like a crash).
+        monkeypatch.setattr(routing, "find_provider", real)
+        pg.stop("immediate")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routing, "find_provider", server_dies)
+    body = sale_body(phone="+1 217 555 0103")
+    try:
+        # Rolling back and releasing the key both fail here; the answer must still be a 503.
+        r = client.post("/api/v1/sales", json=body, headers=headers)
+        assert_database_unavailable(r.status_code, r.headers, r.get_json())
+
+        pg.start()
+        # The key could not be released with the server gone: it is leased until it expires.
+        r = client.post("/api/v1/sales", json=body, headers=headers)
+        assert r.status_code in (201, 409), r.get_json()
+        if r.status_code == 409:
+            time.sleep(LEASE_SECONDS + 0.2)
+            r = client.post("/api/v1/sales", json=body, headers=headers)
+        assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers, r.get_json()
+        with app.extensions["dispatch.sessions"]() as session:
+            assert session.scalar(select(func.count()).select_from(Sale)) == 1
+            assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+    finally:
+        app.extensions["dispatch.engine"].dispose()
+
+
+def test_a_programming_error_on_the_database_stays_a_bare_500(private_pg, monkeypatch):
+    pg, tokens = private_pg
+    app = create_app({"DATABASE_URL": pg.url, "REDIS_URL": REDIS, "RATE_LIMIT_SALES": ""})
+    client = app.test_client()
+    real = routing.find_provider
+
+    def bad_sql(session, *args, **kwargs):
+        session.execute(select(func.no_such_function()))
+        return real(session, *args, **kwargs)
+
+    monkeypatch.setattr(routing, "find_provider", bad_sql)
+    try:
+        r = client.post(
+            "/api/v1/sales",
+            json=sale_body(phone="+1 217 555 0104"),
+            headers={"Authorization": "Bearer " + tokens["demo-sales"]},
+        )
+        assert r.status_code == 500 and r.get_json()["message"] == "internal error"
+        assert "Retry-After" not in r.headers and "no_such_function" not in r.get_data(as_text=True)
+    finally:
+        app.extensions["dispatch.engine"].dispose()
+
+
+def test_a_sqlite_file_locked_by_another_process_is_a_503(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'dispatch.sqlite3'}"
+    tokens = _seed(url)
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS, "RATE_LIMIT_SALES": ""})
+    engine = app.extensions["dispatch.engine"]
+
+    # Dispatch waits 30 s for SQLite's write lock; wait 0.2 s here so that the test is quick.
+    @event.listens_for(engine, "connect")
+    def _short_busy_timeout(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    client = app.test_client()
+    supervisor = {"Authorization": "Bearer " + tokens["demo-supervisor"]}
+    sales = {"Authorization": "Bearer " + tokens["demo-sales"], "Idempotency-Key": "locked"}
+    body = sale_body(phone="+1 217 555 0105")
+    holder = sqlite3.connect(tmp_path / "dispatch.sqlite3", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+        r = client.get("/api/v1/work-orders", headers=supervisor)
+        assert_database_unavailable(r.status_code, r.headers, r.get_json())
+        r = client.post("/api/v1/sales", json=body, headers=sales)
+        assert_database_unavailable(r.status_code, r.headers, r.get_json())
+        holder.execute("ROLLBACK")
+
+        assert client.get("/api/v1/work-orders", headers=supervisor).status_code == 200
+        r = client.post("/api/v1/sales", json=body, headers=sales)
+        assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers, r.get_json()
+    finally:
+        holder.close()
+        engine.dispose()
