@@ -191,6 +191,29 @@ def outbox_relay(loop: bool, interval: float) -> None:
         time.sleep(interval)
 
 
+@main.group()
+def sales() -> None:
+    """Sales accepted asynchronously (receipts)."""
+
+
+@sales.command("register")
+def sales_register() -> None:
+    """Register every accepted sale receipt now (the worker's cron does it every second)."""
+    from dispatch.jobs.tasks import register_sales
+
+    click.echo(f"registered or rejected {register_sales()} receipts")
+
+
+@sales.command("waiting")
+def sales_waiting() -> None:
+    """How many accepted sale receipts wait for registration, and the oldest one's time."""
+    from dispatch import sale_receipts
+
+    with _session() as session:
+        report = sale_receipts.waiting(session)
+    click.echo(f"waiting {report['waiting']}; oldest received {report['oldest_received_at'] or '-'}")
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo reference set and one user per role; print their tokens (first run only)."""

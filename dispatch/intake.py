@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch import customers, orders, outbox, routing
+from dispatch import customers, orders, outbox, phones, routing
 from dispatch.actors import Actor
 from dispatch.audit import trail
 from dispatch.errors import Conflict, Invalid
@@ -29,6 +29,7 @@ from dispatch.models import (
     WorkOrder,
     utcnow,
 )
+from dispatch.reference import Catalogue
 
 MAX_WINDOW = timedelta(hours=24)
 
@@ -41,6 +42,56 @@ class Window:
     end: datetime
 
 
+@dataclass(frozen=True)
+class SaleReport:
+    """A sale as reported by a shop or keyed in by an agent, in plain values."""
+
+    shop: str
+    salesperson: str
+    sold_at: datetime
+    customer: dict[str, str]
+    items: list[dict[str, Any]]
+    appointment: Window | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready values (a receipt keeps it like this until it is registered)."""
+        window = self.appointment
+        return {
+            "shop": self.shop,
+            "salesperson": self.salesperson,
+            "sold_at": self.sold_at.isoformat(),
+            "customer": dict(self.customer),
+            "items": [dict(item) for item in self.items],
+            "appointment": {"start": window.start.isoformat(), "end": window.end.isoformat()}
+            if window
+            else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SaleReport:
+        """The report `to_json` wrote."""
+        window = data.get("appointment")
+        return cls(
+            shop=data["shop"],
+            salesperson=data["salesperson"],
+            sold_at=datetime.fromisoformat(data["sold_at"]),
+            customer=data["customer"],
+            items=data["items"],
+            appointment=Window(datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"]))
+            if window
+            else None,
+        )
+
+
+@dataclass(frozen=True)
+class CheckedSale:
+    """What `check_report` found: the sale time and window in UTC, and the customer's phone."""
+
+    sold_at: datetime
+    window: tuple[datetime, datetime] | None
+    phone: str
+
+
 @dataclass
 class SaleResult:
     sale: Sale
@@ -49,20 +100,13 @@ class SaleResult:
     work_orders: list[WorkOrder] = field(default_factory=list)
 
 
-def _city(session: Session, name: str, path: str) -> City:
-    city = session.scalars(select(City).where(City.name == name)).first()
-    if city is None:
-        raise Invalid.field(path, f"unknown city {name!r}")
-    return city
-
-
 def _aware(value: datetime, tz: ZoneInfo) -> datetime:
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
-def resolve_window(window: Window, city: City, path: str, now: datetime) -> tuple[datetime, datetime]:
-    """Check a window and return it as aware datetimes (naive ones are the city's local time)."""
-    tz = ZoneInfo(city.timezone)
+def resolve_window(window: Window, timezone: str, path: str, now: datetime) -> tuple[datetime, datetime]:
+    """Check a window and return it as aware datetimes (naive ones are local time in `timezone`)."""
+    tz = ZoneInfo(timezone)
     start, end = _aware(window.start, tz), _aware(window.end, tz)
     if end <= start:
         raise Invalid.field(f"{path}.end", "must be after start")
@@ -150,52 +194,80 @@ def plan_reminder(session: Session, order: WorkOrder, reminder_hours: int) -> No
     )
 
 
-def report_sale(
-    session: Session,
-    actor: Actor,
-    *,
-    shop: str,
-    salesperson: str,
-    sold_at: datetime,
-    customer: dict[str, str],
-    items: list[dict[str, Any]],
-    appointment: Window | None,
-    region: str,
-    reminder_hours: int,
-) -> SaleResult:
-    """Register the customer and units of a sale and open a work order per unit needing service."""
-    now = utcnow()
-    city = _city(session, customer["city"], "customer.city")
-    sold_at = _aware(sold_at, ZoneInfo(city.timezone)).astimezone(UTC)
+def check_report(report: SaleReport, catalogue: Catalogue, *, region: str, now: datetime) -> CheckedSale:
+    """Check a sale against the catalogue, without the database; Invalid names the bad field."""
+    city = catalogue.cities.get(report.customer["city"])
+    if city is None:
+        raise Invalid.field("customer.city", f"unknown city {report.customer['city']!r}")
+    tz = ZoneInfo(city.timezone)
+    sold_at = _aware(report.sold_at, tz).astimezone(UTC)
     if sold_at > now + timedelta(minutes=5):
         raise Invalid.field("sold_at", "is in the future")
-    window = resolve_window(appointment, city, "appointment", now) if appointment else None
-    models = _resolve_models(session, items)
-    serials = [item.get("serial_number") for item in items if item.get("serial_number")]
+    window = (
+        resolve_window(report.appointment, city.timezone, "appointment", now) if report.appointment else None
+    )
     seen: set[str] = set()
-    for i, item in enumerate(items):
-        if item.get("serial_number") in seen:
+    for i, item in enumerate(report.items):
+        model = catalogue.models.get(item["model"])
+        if model is None:
+            raise Invalid.field(f"items.{i}.model", f"unknown model {item['model']!r}")
+        if item.get("product_line") and model.line_code != item["product_line"]:
+            raise Invalid.field(
+                f"items.{i}.product_line",
+                f"model {model.code} belongs to {model.line_code}, not {item['product_line']}",
+            )
+        serial = item.get("serial_number")
+        if serial in seen:
             raise Invalid.field(f"items.{i}.serial_number", "is given for an earlier item too")
-        if item.get("serial_number"):
-            seen.add(item["serial_number"])
+        if serial:
+            seen.add(serial)
+    phone = phones.normalise(report.customer["phone"], city.region or region, field="customer.phone")
+    return CheckedSale(sold_at=sold_at, window=window, phone=phone)
+
+
+def check_serials_free(session: Session, report: SaleReport) -> None:
+    """Refuse a sale naming a serial number that is already registered to a unit."""
+    serials = [item["serial_number"] for item in report.items if item.get("serial_number")]
+    if not serials:
+        return
     taken = set(session.scalars(select(Unit.serial_number).where(Unit.serial_number.in_(serials))))
-    for i, item in enumerate(items):
+    for i, item in enumerate(report.items):
         if item.get("serial_number") in taken:
             raise Invalid.field(f"items.{i}.serial_number", "is already registered")
 
+
+def report_sale(
+    session: Session,
+    actor: Actor,
+    report: SaleReport,
+    *,
+    region: str,
+    reminder_hours: int,
+    receipt_id: int | None = None,
+) -> SaleResult:
+    """Register the customer and units of a sale and open a work order per unit needing service."""
+    city = session.scalars(select(City).where(City.name == report.customer["city"])).first()
+    codes = {item["model"] for item in report.items}
+    models = {m.code: m for m in session.scalars(select(ProductModel).where(ProductModel.code.in_(codes)))}
+    checked = check_report(
+        report, Catalogue.of([city] if city else [], models.values()), region=region, now=utcnow()
+    )
+    assert city is not None  # check_report refused an unknown city
+    check_serials_free(session, report)
+    customer = report.customer
     cust, created = customers.find_or_create(
         session,
         name=customer["name"],
-        phone=customer["phone"],
+        phone=checked.phone,
         address=customer["address"],
         city=city,
         region=region,
     )
     channel = SaleChannel.PHONE if actor.role == Role.AGENT else SaleChannel.WEB
     sale = Sale(
-        shop=shop,
-        salesperson=salesperson,
-        sold_at=sold_at,
+        shop=report.shop,
+        salesperson=report.salesperson,
+        sold_at=checked.sold_at,
         channel=channel.value,
         reported_by_id=actor.user_id,
         customer_id=cust.id,
@@ -205,7 +277,8 @@ def report_sale(
     result = SaleResult(sale=sale, customer_created=created)
     if created:
         trail.record(session, actor, "customer", cust.id, "created", data={"sale_id": sale.id})
-    for i, (item, model) in enumerate(zip(items, models, strict=True)):
+    for i, item in enumerate(report.items):
+        model = models[item["model"]]
         unit = Unit(
             customer_id=cust.id,
             product_model_id=model.id,
@@ -214,7 +287,7 @@ def report_sale(
             sale_id=sale.id,
             address=customer["address"].strip(),
             city_id=city.id,
-            purchased_at=sold_at,
+            purchased_at=checked.sold_at,
         )
         try:
             with session.begin_nested():  # another sale registering the same serial just now
@@ -231,48 +304,27 @@ def report_sale(
                     actor,
                     unit=unit,
                     kind=kind,
-                    window=window,
+                    window=checked.window,
                     sale_id=sale.id,
                     reminder_hours=reminder_hours,
                 )
             )
-    trail.record(
-        session,
-        actor,
-        "sale",
-        sale.id,
-        "reported",
-        data={
-            "channel": channel.value,
-            "customer_id": cust.id,
-            "units": [u.id for u in result.units],
-            "work_orders": [o.id for o in result.work_orders],
-        },
-    )
+    data: dict[str, Any] = {
+        "channel": channel.value,
+        "customer_id": cust.id,
+        "units": [u.id for u in result.units],
+        "work_orders": [o.id for o in result.work_orders],
+    }
+    if receipt_id is not None:
+        data["receipt_id"] = receipt_id
+    trail.record(session, actor, "sale", sale.id, "reported", data=data)
     return result
-
-
-def _resolve_models(session: Session, items: list[dict[str, Any]]) -> list[ProductModel]:
-    codes = {item["model"] for item in items}
-    found = {m.code: m for m in session.scalars(select(ProductModel).where(ProductModel.code.in_(codes)))}
-    resolved = []
-    for i, item in enumerate(items):
-        model = found.get(item["model"])
-        if model is None:
-            raise Invalid.field(f"items.{i}.model", f"unknown model {item['model']!r}")
-        if item.get("product_line") and model.product_line.code != item["product_line"]:
-            raise Invalid.field(
-                f"items.{i}.product_line",
-                f"model {model.code} belongs to {model.product_line.code}, not {item['product_line']}",
-            )
-        resolved.append(model)
-    return resolved
 
 
 def book(session: Session, actor: Actor, order_id: int, window: Window, *, reminder_hours: int) -> WorkOrder:
     """Give an order a time window: book a pending one, or reschedule a booked one."""
     order = orders.get_order(session, actor, order_id, for_update=True)
-    start, end = resolve_window(window, order.city, "window", utcnow())
+    start, end = resolve_window(window, order.city.timezone, "window", utcnow())
     before = {"appointment_start": order.appointment_start, "appointment_end": order.appointment_end}
     action = "reschedule" if order.state == OrderState.BOOKED else "book"
     if start != order.appointment_start:
@@ -318,7 +370,7 @@ def open_repair(
         unit = session.get(Unit, unit_id)
         if unit is None:
             raise Invalid.field("unit_id", "no such unit")
-    window = resolve_window(appointment, unit.city, "appointment", utcnow()) if appointment else None
+    window = resolve_window(appointment, unit.city.timezone, "appointment", utcnow()) if appointment else None
     earlier = session.scalars(
         select(WorkOrder)
         .where(

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import csv
 import inspect
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +32,72 @@ from dispatch.models import (
     Provider,
     Seniority,
 )
+
+
+@dataclass(frozen=True)
+class CityRef:
+    id: int
+    name: str
+    timezone: str
+    region: str
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    id: int
+    code: str
+    line_id: int
+    line_code: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Cities and product models as plain values: enough to check a sale without a query."""
+
+    cities: dict[str, CityRef]
+    models: dict[str, ModelRef]
+
+    @classmethod
+    def of(cls, cities: Iterable[City], models: Iterable[ProductModel]) -> Catalogue:
+        """A catalogue of these rows."""
+        return cls(
+            cities={c.name: CityRef(c.id, c.name, c.timezone, c.region) for c in cities},
+            models={m.code: ModelRef(m.id, m.code, m.product_line_id, m.product_line.code) for m in models},
+        )
+
+
+def load_catalogue(session: Session) -> Catalogue:
+    """Every city and product model (a few hundred rows: small enough to keep per process)."""
+    return Catalogue.of(session.scalars(select(City)), session.scalars(select(ProductModel)))
+
+
+class CatalogueCache:
+    """A per-process copy of the catalogue, reloaded when older than `ttl` seconds and whenever
+    it is asked about a city or model it lacks (one just added is known at once; a name that
+    does not exist costs what the synchronous path always pays). What it lets through is checked
+    again against the database when the sale is registered."""
+
+    def __init__(self, load: Callable[[], Catalogue], *, ttl: float = 30.0):
+        self._load = load
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._catalogue: Catalogue | None = None
+        self._loaded_at = 0.0
+
+    def get(self, *, city: str, models: Iterable[str]) -> Catalogue:
+        """The catalogue, fresh enough to judge this city and these model codes."""
+        with self._lock:
+            catalogue = self._catalogue
+            if (
+                catalogue is None
+                or time.monotonic() - self._loaded_at > self._ttl
+                or city not in catalogue.cities
+                or any(code not in catalogue.models for code in models)
+            ):
+                catalogue = self._catalogue = self._load()
+                self._loaded_at = time.monotonic()
+            return catalogue
+
 
 # file name -> (model, the column that identifies a row)
 FILES = ("cities", "product_lines", "product_models", "providers", "coverage", "installers")

@@ -1,5 +1,6 @@
 """Redis stopped during a stream of sales and closings: every request is accepted, the outbox keeps
-the job requests, and once Redis is back the relay hands each one over exactly once.
+the job requests, and once Redis is back the relay hands each one over exactly once. Sales
+accepted asynchronously (202 receipts) meanwhile wait in the database and are each registered once.
 
 Real gunicorn, `rq worker --with-scheduler` and `rq cron` (the outbox relay) on a private Redis
 (never the machine's). The issue asks for 30 s of downtime; FAULT_REDIS_DOWN_SECONDS shortens it
@@ -82,6 +83,14 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
             assert r.status_code == 201, r.text
             return r.json()["work_orders"][0]
 
+        def sell_async() -> int:
+            n = next(counter)
+            body = sale_body(phone=f"+1 217 4{n // 10000:02d} {n % 10000:04d}")
+            headers = {**sales_h, "Prefer": "respond-async"}
+            r = requests.post(url + "/api/v1/sales", json=body, headers=headers, timeout=10)
+            assert r.status_code == 202, r.text
+            return r.json()["id"]
+
         def close(order_id: int) -> None:
             r = requests.post(
                 f"{url}/api/v1/work-orders/{order_id}/close",
@@ -98,6 +107,9 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
         def reminders() -> int:
             return db("SELECT count(*) FROM audit_events WHERE action = 'provider_reminded'")
 
+        def registered() -> int:
+            return db("SELECT count(DISTINCT sale_id) FROM sale_receipts WHERE status = 'registered'")
+
         def placed() -> int:
             return db(
                 "SELECT count(DISTINCT callback_id) FROM contact_attempts WHERE provider_sid IS NOT NULL"
@@ -107,8 +119,11 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
         to_close = [sell(booked=False)["id"] for _ in range(int(DOWN_SECONDS / PACE) + 2)]
         booked = [sell(booked=True)["id"] for _ in range(3)]
         close(to_close.pop())
+        receipts = [sell_async()]
         wait_until(
-            lambda: reminders() == 3 and placed() == 1, timeout=60, what="reminders and callback before"
+            lambda: reminders() == 3 and placed() == 1 and registered() == 1,
+            timeout=60,
+            what="reminders, callback and registration before",
         )
         closed = 1
 
@@ -118,6 +133,7 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
             t0 = time.monotonic()
             booked.append(sell(booked=True)["id"])
             close(to_close.pop())
+            receipts.append(sell_async())
             closed += 1
             assert time.monotonic() - t0 < 5, "a request waited on the missing Redis"
             time.sleep(max(0.0, PACE - (time.monotonic() - t0)))
@@ -125,15 +141,17 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
         waiting = db("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL")
         assert waiting >= 2 * (closed - 1), waiting
         assert reminders() == 3
+        # Sales accepted with a 202 wait as receipts in the database, none registered yet.
+        assert registered() == 1
 
         redis.start()  # same port, empty
         for i, proc in enumerate(procs[1:], 1):  # a supervisor restarts what died without Redis
             if not proc.alive():
                 procs[i] = (start_worker if proc.name == "rq-worker" else start_cron)(env)
         wait_until(
-            lambda: reminders() >= len(booked) and placed() >= closed,
+            lambda: reminders() >= len(booked) and placed() >= closed and registered() >= len(receipts),
             timeout=90,
-            what=f"{len(booked)} reminders and {closed} callbacks after Redis returned",
+            what=f"{len(booked)} reminders, {closed} callbacks, {len(receipts)} receipts after Redis returned",
         )
         time.sleep(3)  # give a duplicate the chance to show up
 
@@ -155,7 +173,10 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
             "SELECT count(*) FROM outbox WHERE job = 'remind_provider' AND dispatched_at IS NOT NULL"
         )
         assert relayed == len(booked)
-        assert db("SELECT count(*) FROM sales") == len(booked) + len(to_close) + closed
+        # Every receipt registered once, as a sale of its own.
+        assert db("SELECT count(*) FROM sale_receipts WHERE status = 'registered'") == len(receipts)
+        assert registered() == len(receipts)
+        assert db("SELECT count(*) FROM sales") == len(booked) + len(to_close) + closed + len(receipts)
     finally:
         for proc in reversed(procs):
             proc.stop()

@@ -63,6 +63,8 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/providers"): frozenset({"admin"}),
     ("POST", "/api/v1/repairs"): frozenset({"agent"}),
     ("POST", "/api/v1/sales"): frozenset({"sales", "agent"}),
+    ("GET", "/api/v1/sale-receipts"): frozenset({"sales", "agent", "supervisor", "admin"}),
+    ("GET", "/api/v1/sale-receipts/<int:receipt_id>"): frozenset({"sales", "agent", "supervisor", "admin"}),
     ("POST", "/api/v1/twilio/gather"): SIGNED,
     ("POST", "/api/v1/twilio/sms"): SIGNED,
     ("POST", "/api/v1/twilio/sms-status"): SIGNED,
@@ -200,6 +202,12 @@ def world(api, session_factory) -> World:
     to_verify = api.sale(name=CANARY_NAME, phone=CANARY_PHONE, address=CANARY_ADDRESS)["work_orders"][0]
     assert api.close(to_verify["id"], OWN, 1).status_code == 200
 
+    # A sale accepted asynchronously (a receipt, by demo-sales) for the receipt routes.
+    accepted = api.client.post(
+        "/api/v1/sales", json=sale_body(), headers=api.headers("sales", Prefer="respond-async")
+    )
+    assert accepted.status_code == 202, accepted.get_json()
+
     with session_factory() as session:
         complaint = session.scalars(select(Complaint).where(Complaint.work_order_id == own_done["id"])).one()
         callback = session.scalars(select(Callback).where(Callback.work_order_id == to_verify["id"])).one()
@@ -216,6 +224,7 @@ def world(api, session_factory) -> World:
             "callback_id": callback.id,
             "coverage_id": coverage.id,
             "unassigned_order_id": unassigned["id"],
+            "receipt_id": accepted.get_json()["id"],
         }
     return World(api, ids, own["units"][0]["serial_number"], revoked, "Olga Elsewhere")
 

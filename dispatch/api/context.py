@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.actors import Actor
+from dispatch.reference import Catalogue, CatalogueCache, load_catalogue
 
 
 def sessions() -> sessionmaker[Session]:
@@ -25,6 +28,20 @@ def close_db(_exc: BaseException | None = None) -> None:
     session: Session | None = g.pop("db", None)
     if session is not None:
         session.close()
+
+
+def catalogue(*, city: str, models: Iterable[str]) -> Catalogue:
+    """This process's copy of the catalogue, fresh enough to judge this city and these models."""
+    cache = current_app.extensions.get("dispatch.catalogue")
+    if cache is None:
+        factory = sessions()
+
+        def load() -> Catalogue:
+            with factory() as session:
+                return load_catalogue(session)
+
+        cache = current_app.extensions.setdefault("dispatch.catalogue", CatalogueCache(load))
+    return cache.get(city=city, models=models)
 
 
 def actor() -> Actor:

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from flask import jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
-from dispatch import intake
-from dispatch.api.context import actor, db, setting
+from dispatch import intake, sale_receipts
+from dispatch.api.context import actor, catalogue, db, setting
 from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
-from dispatch.api.schemas import SaleIn, SaleOut
-from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
+from dispatch.api.schemas import SaleIn, SaleOut, SaleReceiptOut, SaleReceiptPageOut, SaleReceiptQuery
+from dispatch.api.security import IDEMPOTENCY_HEADER, request_fingerprint, requires, writes
 from dispatch.models import Role
 
 blp = Blueprint("sales", __name__, url_prefix="/api/v1", description="Report sales")
+
+PREFER_HEADER = {
+    "in": "header",
+    "name": "Prefer",
+    "required": False,
+    "schema": {"type": "string", "example": "respond-async"},
+    "description": (
+        "`respond-async` (RFC 7240): the sale is checked and stored at once and answered `202` "
+        "with a receipt; the worker registers it within seconds (follow `Location`). For shop "
+        "systems posting many sales. Without it the sale is registered before the answer (`201`)."
+    ),
+}
 
 
 def window(data: dict | None) -> intake.Window | None:
@@ -20,13 +34,54 @@ def window(data: dict | None) -> intake.Window | None:
     return intake.Window(data["start"], data["end"]) if data else None
 
 
+def prefers_async() -> bool:
+    """True when the request carries `Prefer: respond-async` (RFC 7240, any case, any position)."""
+    for header in request.headers.getlist("Prefer"):
+        for preference in header.split(","):
+            if preference.split(";")[0].split("=")[0].strip().lower() == "respond-async":
+                return True
+    return False
+
+
+def _report(data: dict) -> intake.SaleReport:
+    return intake.SaleReport(
+        shop=data["shop"],
+        salesperson=data["salesperson"],
+        sold_at=data["sold_at"],
+        customer=data["customer"],
+        items=data["items"],
+        appointment=window(data["appointment"]),
+    )
+
+
+def _accept(report: intake.SaleReport):
+    receipt, replayed = sale_receipts.accept(
+        db(),
+        actor(),
+        report,
+        catalogue=catalogue(city=report.customer["city"], models=[i["model"] for i in report.items]),
+        region=setting("DEFAULT_REGION"),
+        key=request.headers.get("Idempotency-Key"),
+        request_hash=request_fingerprint(),
+    )
+    # A Response, so that flask-smorest passes it through instead of dumping it as a SaleOut.
+    response = jsonify(SaleReceiptOut().dump(sale_receipts.ReceiptView(receipt)))
+    response.status_code = 202
+    response.headers["Location"] = url_for("sales.SaleReceipt", receipt_id=receipt.id)
+    response.headers["Preference-Applied"] = "respond-async"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 @blp.route("/sales")
 class Sales(MethodView):
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER], responses={"429": RATE_LIMITED_RESPONSE})
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER, PREFER_HEADER], responses={"429": RATE_LIMITED_RESPONSE})
     @requires(Role.SALES, Role.AGENT)
     @rate_limited("RATE_LIMIT_SALES")
-    @writes
+    @writes(view_keeps_key=prefers_async)
     @blp.arguments(SaleIn)
+    @blp.alt_response(202, schema=SaleReceiptOut, description="Accepted (`Prefer: respond-async`)")
     @blp.response(201, SaleOut)
     def post(self, data):
         """Report a sale: registers the customer and units, and opens routed work orders.
@@ -35,16 +90,47 @@ class Sales(MethodView):
         and/or installation gets a work order, assigned to the provider covering the city and
         product line: `booked` with an appointment, `pending` without, `unassigned` when no
         provider covers it. An agent keying in a phoned-in sale is recorded as channel `phone`.
+
+        With `Prefer: respond-async` the same checks run (a bad sale is still a 422 naming the
+        field) and the sale is kept as a receipt, answered `202` with its `Location`; the worker
+        registers it within seconds. Its Idempotency-Key replays the same receipt.
         """
+        report = _report(data)
+        if prefers_async():
+            return _accept(report)
         return intake.report_sale(
             db(),
             actor(),
-            shop=data["shop"],
-            salesperson=data["salesperson"],
-            sold_at=data["sold_at"],
-            customer=data["customer"],
-            items=data["items"],
-            appointment=window(data["appointment"]),
+            report,
             region=setting("DEFAULT_REGION"),
             reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
         )
+
+
+RECEIPT_READERS = (Role.SALES, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+
+
+@blp.route("/sale-receipts")
+class SaleReceipts(MethodView):
+    @requires(*RECEIPT_READERS)
+    @blp.arguments(SaleReceiptQuery, location="query", unknown=RAISE)
+    @blp.response(200, SaleReceiptPageOut)
+    def get(self, query):
+        """Sales accepted with `Prefer: respond-async`, newest first; filter `status=rejected` to chase.
+
+        Sales staff see the receipts they reported; the call centre sees all.
+        """
+        page, per_page = query.pop("page"), query.pop("per_page")
+        items, total = sale_receipts.list_receipts(
+            db(), actor(), status=query.get("status"), page=page, per_page=per_page
+        )
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+@blp.route("/sale-receipts/<int:receipt_id>")
+class SaleReceipt(MethodView):
+    @requires(*RECEIPT_READERS)
+    @blp.response(200, SaleReceiptOut)
+    def get(self, receipt_id):
+        """One receipt: `accepted` (waiting), `registered` with its sale, or `rejected` with errors by field."""
+        return sale_receipts.get_receipt(db(), actor(), receipt_id)

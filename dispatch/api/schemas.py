@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
-from dispatch.models import NotCompletedReason, OrderKind, OrderState, Outcome, Seniority
+from dispatch.models import NotCompletedReason, OrderKind, OrderState, Outcome, ReceiptStatus, Seniority
 
 FAULT_CATEGORIES = (
     "no_hot_water",
@@ -164,6 +164,38 @@ class SaleOut(ma.Schema):
     customer_created = fields.Boolean()
     units = fields.List(fields.Nested(UnitOut))
     work_orders = fields.List(fields.Nested(WorkOrderSummaryOut))
+
+
+class SaleReceiptOut(ma.Schema):
+    id = fields.Integer(attribute="receipt.id")
+    status = fields.String(
+        attribute="receipt.status",
+        metadata={"description": "accepted (waiting for the worker), registered or rejected"},
+    )
+    received_at = fields.DateTime(attribute="receipt.received_at")
+    processed_at = fields.DateTime(attribute="receipt.processed_at", allow_none=True)
+    sale_id = fields.Integer(attribute="receipt.sale_id", allow_none=True)
+    errors = fields.Dict(
+        attribute="receipt.errors",
+        allow_none=True,
+        metadata={
+            "description": "Why a rejected sale could not be registered, by field (as a 422 names them)"
+        },
+    )
+    sale = fields.Nested(
+        SaleOut, allow_none=True, metadata={"description": "The registered sale (asked for one by one)"}
+    )
+
+
+class SaleReceiptPageOut(ma.Schema):
+    items = fields.List(fields.Nested(SaleReceiptOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class SaleReceiptQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf([s.value for s in ReceiptStatus]))
 
 
 # --- work orders -----------------------------------------------------------------------------

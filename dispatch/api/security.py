@@ -55,19 +55,24 @@ def requires(*roles: str) -> Callable:
     return decorator
 
 
-def _fingerprint() -> str:
+def request_fingerprint() -> str:
+    """A hash of this request's method, path and body (what an Idempotency-Key stands for)."""
     body = request.get_json(silent=True)
     if body is None:
         body = request.get_data(as_text=True)
     return idempotency.request_fingerprint(request.method, request.path, body)
 
 
-def writes(view: Callable) -> Callable:
+def writes(view: Callable | None = None, *, view_keeps_key: Callable[[], bool] | None = None) -> Callable:
     """Commit the view's work, or roll it back on any error; honour an Idempotency-Key.
 
     With a key, the stored response is committed in the same transaction as the work, so a
     replayed key always finds either nothing done or the response that describes what was done.
+    When `view_keeps_key()` is true for a request, the view keeps the key itself (in the row it
+    writes) and only the transaction is handled here.
     """
+    if view is None:
+        return functools.partial(writes, view_keeps_key=view_keeps_key)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
@@ -76,11 +81,14 @@ def writes(view: Callable) -> Callable:
         if key is not None:
             if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH:
                 abort(422, errors={"json": {"Idempotency-Key": ["must be 1 to 255 characters"]}})
+        if key is not None and view_keeps_key is not None and view_keeps_key():
+            key = None  # nothing to claim, complete or release here
+        elif key is not None:
             replay = idempotency.claim(
                 sessions(),
                 user_id,
                 key,
-                _fingerprint(),
+                request_fingerprint(),
                 lease_seconds=setting("IDEMPOTENCY_LEASE_SECONDS"),
                 ttl_hours=setting("IDEMPOTENCY_TTL_HOURS"),
             )

@@ -3,12 +3,15 @@
 from rq import cron
 
 from dispatch.jobs.runtime import queue_name
-from dispatch.jobs.tasks import plan_status_checks, relay_outbox, sweep_callbacks
+from dispatch.jobs.tasks import plan_status_checks, register_sales, relay_outbox, sweep_callbacks
 
 # The outbox relay: every second, so that a job requested by a commit starts within a second or so.
 # A relay copy not started within 5 s is dropped (ttl) and none keeps a result: when the worker is
 # busy, relays must not pile up in the queue ahead of real work (the next copy does the same job).
 cron.register(relay_outbox, queue_name=queue_name("default"), interval=1, ttl=5, result_ttl=0)
+# Sales accepted asynchronously (202 receipts): registered within a second or two, in batches. Like
+# the relay, a copy not started within 5 s is dropped; receipts wait in the database, never in Redis.
+cron.register(register_sales, queue_name=queue_name("default"), interval=1, ttl=5, result_ttl=0)
 # Verification callbacks: the sweep finds due work a lost job left behind (an advisory lock lets
 # only one cron process run it at a time); status checks for booked orders left open at day's end.
 cron.register(sweep_callbacks, queue_name=queue_name("default"), interval=60, ttl=60, result_ttl=600)

@@ -6,7 +6,7 @@ import logging
 
 from rq import Retry
 
-from dispatch import notices, outbox
+from dispatch import notices, outbox, sale_receipts
 from dispatch.audit import callbacks
 from dispatch.jobs.runtime import OUTBOX_JOB_PREFIX, job_session, queue, redis_connection, settings
 from dispatch.models import OutboxMessage
@@ -27,6 +27,23 @@ def remind_provider(work_order_id: int, appointment_start: str) -> None:
     """Push a booked order to its provider ahead of the appointment (once per booking)."""
     with job_session() as session:
         notices.remind_provider(session, work_order_id, appointment_start)
+
+
+def register_sales() -> int:
+    """Register the sales accepted with `Prefer: respond-async`, batch after batch (cron, every second)."""
+    batch = settings()["SALE_REGISTER_BATCH"]
+    taken = 0
+    while True:
+        with job_session() as session:
+            report = sale_receipts.register_waiting(
+                session,
+                batch=batch,
+                region=settings()["DEFAULT_REGION"],
+                reminder_hours=settings()["PROVIDER_REMINDER_HOURS"],
+            )
+        taken += report.taken
+        if report.taken < batch or report.failed == report.taken:
+            return taken
 
 
 def sweep_callbacks() -> dict:

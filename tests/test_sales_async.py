@@ -1,0 +1,207 @@
+"""Sales accepted with `Prefer: respond-async`: checked and kept at once (202), registered later."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, update
+
+from dispatch import auth, sale_receipts
+from dispatch.actors import Actor
+from dispatch.models import AuditEvent, Sale, SaleReceipt, User, WorkOrder
+from tests.helpers import future_window, sale_body
+
+ASYNC = {"Prefer": "respond-async"}
+
+
+def post_async(api, body, who="sales", key=None, prefer="respond-async"):
+    headers = api.headers(who, Prefer=prefer, **({"Idempotency-Key": key} if key else {}))
+    return api.client.post("/api/v1/sales", json=body, headers=headers)
+
+
+def register(session_factory) -> sale_receipts.RegisterReport:
+    """What the worker's `register_sales` job does each second, run here once."""
+    with session_factory() as session:
+        report = sale_receipts.register_waiting(session, batch=100, region="US", reminder_hours=18)
+        session.commit()
+    return report
+
+
+def count(session_factory, model) -> int:
+    with session_factory() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_sale_is_accepted_at_once_and_registered_by_the_worker(api, session_factory):
+    response = post_async(api, sale_body(appointment=future_window(), serial="ASYNC-1"))
+
+    assert response.status_code == 202, response.get_json()
+    receipt = response.get_json()
+    assert receipt["status"] == "accepted" and receipt["sale"] is None
+    assert response.headers["Location"] == f"/api/v1/sale-receipts/{receipt['id']}"
+    assert response.headers["Preference-Applied"] == "respond-async"
+    assert count(session_factory, Sale) == 0 and count(session_factory, WorkOrder) == 0
+    assert api.get(response.headers["Location"], "sales").get_json()["status"] == "accepted"
+
+    assert register(session_factory).registered == 1
+
+    shown = api.get(response.headers["Location"], "sales").get_json()
+    assert shown["status"] == "registered" and shown["errors"] is None
+    sale = shown["sale"]
+    assert sale["id"] == shown["sale_id"] and sale["customer_created"] is True
+    assert [u["serial_number"] for u in sale["units"]] == ["ASYNC-1"]
+    assert [(o["kind"], o["state"], o["provider"]["code"]) for o in sale["work_orders"]] == [
+        ("delivery_installation", "booked", "SPR-HEAT")
+    ]
+    with session_factory() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "sale", AuditEvent.action == "reported")
+        ).one()
+        assert event.data["receipt_id"] == receipt["id"]
+        assert event.actor.startswith("user:") and "demo-sales" in event.actor  # the reporter, not "system"
+    # Registered once: a second pass finds nothing to do.
+    assert register(session_factory).taken == 0
+
+
+def test_prefer_is_read_as_rfc_7240_says(api):
+    assert post_async(api, sale_body(), prefer="wait=5, RESPOND-ASYNC").status_code == 202
+    assert post_async(api, sale_body(), prefer="handling=lenient").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b["customer"].update(city="Atlantis"), "customer.city"),
+        (lambda b: b["customer"].update(phone="12"), "customer.phone"),
+        (lambda b: b["items"][0].update(model="NOPE-1"), "items.0.model"),
+        (lambda b: b["items"][0].update(product_line="gas_wh"), "items.0.product_line"),
+        (lambda b: b.update(sold_at="2999-01-01T00:00:00+00:00"), "sold_at"),
+        (
+            lambda b: b.update(appointment={"start": "2020-01-01T09:00:00", "end": "2020-01-01T11:00:00"}),
+            "appointment.start",
+        ),
+        (lambda b: b.update(items=[b["items"][0], dict(b["items"][0])]), "items.1.serial_number"),
+        (lambda b: b.pop("shop"), "shop"),
+    ],
+)
+def test_a_bad_sale_is_refused_at_once_naming_the_field_and_nothing_is_kept(
+    api, session_factory, change, field
+):
+    body = sale_body()
+    change(body)
+
+    response = post_async(api, body)
+
+    assert response.status_code == 422, response.get_json()
+    assert field in str(response.get_json()["errors"])
+    assert count(session_factory, SaleReceipt) == 0
+
+
+def test_a_serial_number_already_registered_is_refused_at_once(api, session_factory):
+    api.sale(serial="TAKEN-1")
+    response = post_async(api, sale_body(serial="TAKEN-1"))
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"items.0.serial_number": ["is already registered"]}
+    assert count(session_factory, SaleReceipt) == 0
+
+
+def test_a_retry_with_the_same_key_replays_the_receipt_even_after_registration(api, session_factory):
+    body = sale_body(serial="KEYED-1")
+    first = post_async(api, body, key="shop-42-sale-7")
+    again = post_async(api, body, key="shop-42-sale-7")
+    assert first.status_code == again.status_code == 202
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count(session_factory, SaleReceipt) == 1
+
+    register(session_factory)
+    # The serial is registered now, yet the retry is the same request: replayed, not refused.
+    late = post_async(api, body, key="shop-42-sale-7")
+    assert late.status_code == 202 and late.get_json()["status"] == "registered"
+    assert count(session_factory, Sale) == 1
+
+    other = post_async(api, sale_body(), key="shop-42-sale-7")
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.get_json()["errors"]
+    assert count(session_factory, SaleReceipt) == 1
+
+
+def test_a_sale_that_can_no_longer_be_registered_is_rejected_with_the_field(api, session_factory):
+    # Two shops report the same serial number before either is registered: both are accepted
+    # (neither is registered yet), the second is rejected when its turn comes.
+    first = post_async(api, sale_body(serial="DUP-9")).get_json()
+    second = post_async(api, sale_body(serial="DUP-9", phone="+1 217 555 0123")).get_json()
+
+    report = register(session_factory)
+
+    assert (report.registered, report.rejected) == (1, 1)
+    assert api.get(f"/api/v1/sale-receipts/{first['id']}", "sales").get_json()["status"] == "registered"
+    rejected = api.get(f"/api/v1/sale-receipts/{second['id']}", "sales").get_json()
+    assert rejected["status"] == "rejected" and rejected["sale"] is None
+    assert rejected["errors"] == {"items.0.serial_number": ["is already registered"]}
+    listed = api.get("/api/v1/sale-receipts?status=rejected", "supervisor").get_json()
+    assert [r["id"] for r in listed["items"]] == [second["id"]] and listed["total"] == 1
+    with session_factory() as session:
+        assert (
+            session.scalar(
+                select(func.count()).where(
+                    AuditEvent.entity == "sale_receipt", AuditEvent.action == "rejected"
+                )
+            )
+            == 1
+        )
+    assert count(session_factory, Sale) == 1
+
+
+def test_a_receipt_that_fails_unexpectedly_does_not_hold_up_the_others(api, session_factory):
+    broken = post_async(api, sale_body()).get_json()["id"]
+    fine = post_async(api, sale_body(phone="+1 217 555 0124")).get_json()["id"]
+    with session_factory() as session:  # a payload the registration cannot read (a bug, say)
+        session.execute(update(SaleReceipt).where(SaleReceipt.id == broken).values(payload={"shop": "x"}))
+        session.commit()
+
+    report = register(session_factory)
+
+    assert (report.registered, report.failed) == (1, 1)
+    with session_factory() as session:
+        kept = session.get(SaleReceipt, broken)
+        assert kept.status == "accepted" and kept.attempts == 1 and "KeyError" in kept.last_error
+        assert session.get(SaleReceipt, fine).status == "registered"
+    # Retried on later passes, then left for an operator instead of being retried forever.
+    for _ in range(sale_receipts.MAX_ATTEMPTS + 2):
+        register(session_factory)
+    with session_factory() as session:
+        assert session.get(SaleReceipt, broken).attempts == sale_receipts.MAX_ATTEMPTS
+        assert sale_receipts.waiting(session)["waiting"] == 1
+
+
+def test_sales_staff_see_only_their_own_receipts(api, session_factory):
+    mine = post_async(api, sale_body()).get_json()["id"]
+    with session_factory() as session:
+        other = auth.create_user(session, Actor.system("test"), name="other-shop", role="sales")
+        token = auth.issue_token(session, Actor.system("test"), other)
+        session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    assert api.client.get(f"/api/v1/sale-receipts/{mine}", headers=headers).status_code == 404
+    assert api.client.get("/api/v1/sale-receipts", headers=headers).get_json()["total"] == 0
+    assert api.get(f"/api/v1/sale-receipts/{mine}", "agent").status_code == 200
+    assert api.get("/api/v1/sale-receipts", "sales").get_json()["total"] == 1
+
+
+def test_a_city_added_a_moment_ago_is_known_to_the_async_check(api, session_factory):
+    assert post_async(api, sale_body()).status_code == 202  # the catalogue is now cached
+    added = api.post("/api/v1/cities", "admin", {"name": "Newtown", "timezone": "America/Chicago"})
+    assert added.status_code == 201, added.get_json()
+
+    body = sale_body()
+    body["customer"]["city"] = "Newtown"
+    assert post_async(api, body).status_code == 202
+
+
+def test_an_agent_keying_in_a_phoned_sale_is_recorded_as_phone(api, session_factory):
+    post_async(api, sale_body(), who="agent")
+    register(session_factory)
+    with session_factory() as session:
+        sale = session.scalars(select(Sale)).one()
+        assert sale.channel == "phone"
+        assert session.get(User, sale.reported_by_id).name == "demo-agent"
