@@ -13,8 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from dispatch import intake
@@ -23,7 +22,18 @@ from dispatch.audit import trail
 from dispatch.db import paginate
 from dispatch.errors import DomainError, NotFound
 from dispatch.idempotency import KeyReused
-from dispatch.models import ReceiptStatus, Role, Sale, SaleReceipt, Unit, User, WorkOrder, utcnow
+from dispatch.models import (
+    JSONType,
+    ReceiptStatus,
+    Role,
+    Sale,
+    SaleReceipt,
+    Unit,
+    User,
+    UTCDateTime,
+    WorkOrder,
+    utcnow,
+)
 from dispatch.reference import Catalogue
 
 log = logging.getLogger(__name__)
@@ -49,9 +59,14 @@ class RegisterReport:
     failed: int = 0
 
 
-def _insert(session: Session):
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(SaleReceipt)
+# Written as SQL (the same on PostgreSQL and SQLite 3.35+): SQLAlchemy cannot cache the compiled
+# form of its dialect-specific ON CONFLICT inserts, and compiling one costs more than running it.
+_INSERT = text(
+    "INSERT INTO sale_receipts"
+    " (reported_by_id, received_at, idempotency_key, request_hash, payload, status, attempts)"
+    " VALUES (:reported_by_id, :received_at, :idempotency_key, :request_hash, :payload, 'accepted', 0)"
+    " ON CONFLICT (reported_by_id, idempotency_key) DO NOTHING RETURNING id"
+).bindparams(bindparam("received_at", type_=UTCDateTime()), bindparam("payload", type_=JSONType))
 
 
 def accept(
@@ -71,18 +86,14 @@ def accept(
     """
     now = utcnow()
     inserted = session.execute(
-        _insert(session)
-        .values(
-            reported_by_id=actor.user_id,
-            received_at=now,
-            idempotency_key=key,
-            request_hash=request_hash,
-            payload=report.to_json(),
-            status=ReceiptStatus.ACCEPTED.value,
-            attempts=0,
-        )
-        .on_conflict_do_nothing(index_elements=["reported_by_id", "idempotency_key"])
-        .returning(SaleReceipt.id)
+        _INSERT,
+        {
+            "reported_by_id": actor.user_id,
+            "received_at": now,
+            "idempotency_key": key,
+            "request_hash": request_hash,
+            "payload": report.to_json(),
+        },
     ).scalar()
     if inserted is None:  # the key was used before (or by a request committed just now)
         first = session.scalars(
