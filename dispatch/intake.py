@@ -167,24 +167,29 @@ def _new_order(
             **(extra or {}),
         },
     )
-    plan_reminder(session, order, reminder_hours)
+    plan_reminder(session, order, reminder_hours, new=True)
     return order
 
 
-def plan_reminder(session: Session, order: WorkOrder, reminder_hours: int) -> None:
+def plan_reminder(session: Session, order: WorkOrder, reminder_hours: int, *, new: bool = False) -> None:
     """Ask the outbox to push a booked order to its provider ahead of the appointment."""
     if order.state != OrderState.BOOKED or order.appointment_start is None:
         return
     start = order.appointment_start
     # One reminder per booking: numbered, so that moving an appointment away and back to the
-    # same time plans a fresh reminder instead of colliding with the first one's key.
+    # same time plans a fresh reminder instead of colliding with the first one's key. (A new
+    # order has had no booking: no need to count.)
     prefix = f"remind:{order.id}:"
-    booking_no = 1 + (
-        session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(prefix))
+    booking_no = 1
+    if not new:
+        booking_no += (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.dedupe_key.startswith(prefix))
+            )
+            or 0
         )
-        or 0
-    )
     outbox.put(
         session,
         "remind_provider",

@@ -15,17 +15,28 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from dispatch.models import OutboxMessage, utcnow
+from dispatch.models import JSONType, OutboxMessage, UTCDateTime, utcnow
 
 Send = Callable[[OutboxMessage], None]
 
 # Every job an outbox row may request; the jobs package maps each to its RQ function.
 JOBS = frozenset({"remind_provider", "place_callback_attempt"})
+
+
+# Written as SQL (the same on PostgreSQL and SQLite 3.35+): SQLAlchemy cannot cache the compiled
+# form of its dialect-specific ON CONFLICT inserts, and compiling one costs more than running it.
+_PUT = text(
+    "INSERT INTO outbox (job, payload, available_at, dedupe_key, created_at, relay_attempts, deliveries)"
+    " VALUES (:job, :payload, :available_at, :dedupe_key, :created_at, 0, 0)"
+    " ON CONFLICT (dedupe_key) DO NOTHING"
+).bindparams(
+    bindparam("payload", type_=JSONType),
+    bindparam("available_at", type_=UTCDateTime()),
+    bindparam("created_at", type_=UTCDateTime()),
+)
 
 
 def put(
@@ -39,21 +50,17 @@ def put(
     """Request a job in the caller's transaction; a repeated dedupe_key is ignored."""
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}")
-    values = {
-        "job": job,
-        "payload": payload,
-        "available_at": available_at or utcnow(),
-        "dedupe_key": dedupe_key,
-        "created_at": utcnow(),
-        "relay_attempts": 0,
-        "deliveries": 0,
-    }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxMessage).values(**values)
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    session.execute(stmt)
+    now = utcnow()
+    session.execute(
+        _PUT,
+        {
+            "job": job,
+            "payload": payload,
+            "available_at": available_at or now,
+            "dedupe_key": dedupe_key,
+            "created_at": now,
+        },
+    )
 
 
 def relay(

@@ -80,7 +80,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, text
+from sqlalchemy import bindparam, case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -91,7 +91,6 @@ from dispatch.audit import complaints, scheduling, trail, verdicts
 from dispatch.config import load_settings
 from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.models import (
-    AttemptStatusEvent,
     Callback,
     CallbackPurpose,
     CallbackState,
@@ -100,6 +99,7 @@ from dispatch.models import (
     OptOut,
     OrderState,
     Rating,
+    UTCDateTime,
     Verdict,
     Visit,
     WorkOrder,
@@ -707,15 +707,17 @@ def attempt_placed(session: Session, attempt_id: int, provider_sid: str) -> None
     session.flush()
 
 
+# SQL text: SQLAlchemy does not cache its dialect-specific ON CONFLICT inserts, and this runs on
+# every status webhook (the same statement on PostgreSQL and SQLite 3.35+).
+_FIRST_STATUS = text(
+    "INSERT INTO attempt_status_events (provider_sid, status, received_at)"
+    " VALUES (:sid, :status, :at) ON CONFLICT (provider_sid, status) DO NOTHING RETURNING id"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+
+
 def _first_status(session: Session, provider_sid: str, status: str) -> bool:
     """Record (sid, status); False if it was already recorded (a repeated delivery)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(AttemptStatusEvent)
-        .values(provider_sid=provider_sid, status=status, received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["provider_sid", "status"])
-        .returning(AttemptStatusEvent.id)
-    )
+    result = session.execute(_FIRST_STATUS, {"sid": provider_sid, "status": status, "at": utcnow()})
     return result.first() is not None
 
 
