@@ -12,11 +12,13 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,8 +35,17 @@ end
 local reqs = {}
 local idx = 0
 overflow = 0
+strays = 0
 statuses = {}
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+
+-- wrk's main thread sleeps for the whole -d even when every thread has stopped: leave a mark
+-- so that the bench can end the run (SIGINT) and wrk reports the time actually taken.
+local function finished()
+  local f = io.open(os.getenv("BENCH_DONE_DIR") .. "/" .. tid, "w")
+  if f then f:close() end
+  wrk.thread:stop()
+end
 function init(args)
   local nthreads = tonumber(os.getenv("BENCH_THREADS"))
   local f = assert(io.open(os.getenv("BENCH_REQUESTS"), "r"))
@@ -52,12 +63,20 @@ function init(args)
   f:close()
 end
 
+local verified = false
 function request()
+  if tid == 0 and not verified then
+    -- wrk calls thread 0's request() once before the run, only to count pipelined requests:
+    -- answer without using one up (else that request is never sent).
+    verified = true
+    return reqs[1] or wrk.format("GET", "/__bench_overflow")
+  end
   idx = idx + 1
   if idx > #reqs then
     -- Out of prepared requests: stop; a harmless GET covers the race with the stop.
     overflow = overflow + 1
-    wrk.thread:stop()
+    strays = strays + 1
+    finished()
     return wrk.format("GET", "/__bench_overflow")
   end
   return reqs[idx]
@@ -70,13 +89,19 @@ end
 function response(status, headers, body)
   local key = tostring(status)
   statuses[key] = (statuses[key] or 0) + 1
-  if idx >= #reqs then wrk.thread:stop() end
+  if idx >= #reqs then
+    -- All handed out: this thread is done (answers still in flight on its other connections
+    -- are not counted, although the server handles them).
+    overflow = overflow + 1
+    finished()
+  end
 end
 
 function done(summary, latency, requests)
-  local st, ovf = {}, 0
+  local st, ovf, stray = {}, 0, 0
   for _, t in ipairs(threads) do
     ovf = ovf + (t:get("overflow") or 0)
+    stray = stray + (t:get("strays") or 0)
     for k, v in pairs(t:get("statuses") or {}) do st[k] = (st[k] or 0) + v end
   end
   local parts = {}
@@ -84,10 +109,10 @@ function done(summary, latency, requests)
   io.write(string.format(
     'BENCH_RESULT {"duration_us":%d,"requests":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
     '"max_us":%d,"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,' ..
-    '"err_timeout":%d,"overflow":%d,"statuses":{%s}}\n',
+    '"err_timeout":%d,"overflow":%d,"strays":%d,"statuses":{%s}}\n',
     summary.duration, summary.requests, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
-    summary.errors.write, summary.errors.status, summary.errors.timeout, ovf,
+    summary.errors.write, summary.errors.status, summary.errors.timeout, ovf, stray,
     table.concat(parts, ",")))
 end
 """
@@ -128,52 +153,83 @@ def have_wrk() -> bool:
 
 
 def run(
-    client: str, base_url: str, requests_file: Path, connections: int, seconds: float, delay_ms: float = 0
+    client: str,
+    base_url: str,
+    requests_file: Path,
+    connections: int,
+    seconds: float,
+    delay_ms: float = 0,
+    until: Callable[[], bool] | None = None,
 ) -> Result:
-    """Replay the requests with `connections` open connections for at most `seconds`."""
+    """Replay the requests with `connections` open connections for at most `seconds`.
+
+    A wrk run also ends as soon as every thread has run out of requests, or once `until()` (polled)
+    is true; its rate then counts the time actually taken, not `seconds`.
+    """
+    with requests_file.open() as fh:
+        count = sum(1 for _ in fh)
+    # An idle connection of a wrk thread would find nothing to send and stop its whole thread,
+    # leaving the answers in flight on the thread's other connections uncounted.
+    connections = max(1, min(connections, count))
     if client == "wrk":
-        return _run_wrk(base_url, requests_file, connections, seconds, delay_ms)
+        return _run_wrk(base_url, requests_file, connections, seconds, delay_ms, until)
     return _run_python(base_url, requests_file, connections, seconds, delay_ms)
 
 
-def _run_wrk(base_url: str, requests_file: Path, connections: int, seconds: float, delay_ms: float) -> Result:
+def _run_wrk(
+    base_url: str,
+    requests_file: Path,
+    connections: int,
+    seconds: float,
+    delay_ms: float,
+    until: Callable[[], bool] | None,
+) -> Result:
     threads = min(2, connections)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(WRK_SCRIPT)
         script = fh.name
+    done_dir = tempfile.mkdtemp(prefix="dispatch-bench-wrk-")
     env = dict(os.environ)
     env.update(
-        BENCH_REQUESTS=str(requests_file), BENCH_THREADS=str(threads), BENCH_DELAY_MS=str(int(delay_ms))
+        BENCH_REQUESTS=str(requests_file),
+        BENCH_THREADS=str(threads),
+        BENCH_DELAY_MS=str(int(delay_ms)),
+        BENCH_DONE_DIR=done_dir,
     )
+    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s"]
+    argv += ["--timeout", "10s", "-s", script, base_url]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                str(threads),
-                "-c",
-                str(connections),
-                "-d",
-                f"{max(1, round(seconds))}s",
-                "--timeout",
-                "10s",
-                "-s",
-                script,
-                base_url,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 60,
-            check=True,
-        ).stdout
+        polls = 0
+        while proc.poll() is None:
+            # Every thread ran out, or the caller's work is done: end the run now (wrk stops on
+            # SIGINT and still reports; it ignores SIGINT while starting, hence again until it exits).
+            if len(os.listdir(done_dir)) >= threads or (until is not None and polls % 5 == 0 and until()):
+                proc.send_signal(signal.SIGINT)
+                time.sleep(0.2)
+            else:
+                time.sleep(0.05)
+            polls += 1
+        out, err = proc.communicate(timeout=60)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
     finally:
         os.unlink(script)
+        shutil.rmtree(done_dir, ignore_errors=True)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv, out, err)
     line = next(x for x in out.splitlines() if x.startswith("BENCH_RESULT "))
     data = json.loads(line.removeprefix("BENCH_RESULT "))
     statuses = {k: v for k, v in data["statuses"].items()}
-    # The overflow GETs (at most one per thread, racing the stop) are not part of the workload.
-    stray = statuses.pop("404", 0) if data["overflow"] else 0
+    # The overflow GETs (at most one per thread, racing the stop) are not part of the workload;
+    # any other 404 is.
+    stray = min(statuses.get("404", 0), data["strays"])
+    if stray:
+        statuses["404"] -= stray
+        if not statuses["404"]:
+            del statuses["404"]
     requests = data["requests"] - stray
     bad = sum(v for k, v in statuses.items() if not k.startswith("2"))
     errors = bad + data["err_connect"] + data["err_read"] + data["err_write"] + data["err_timeout"]
@@ -243,4 +299,6 @@ def _run_python(
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
 
     bad = sum(v for k, v in statuses.items() if not k.startswith("2"))
-    return Result(len(latencies), took, pct(0.50), pct(0.99), bad + errors[0], dict(statuses))
+    # It stops when out of requests, so its rate is not understated; flag it like wrk's anyway.
+    ran_out = len(latencies) + errors[0] >= len(lines)
+    return Result(len(latencies), took, pct(0.50), pct(0.99), bad + errors[0], dict(statuses), ran_out)

@@ -48,7 +48,9 @@ class PeakRss:
 
     def track(self, role: str, pid: int, *, children_only: bool = False) -> None:
         """Watch the processes under `pid` (gunicorn workers: the master's children only)."""
-        self.roots[role] = (pid, children_only)
+        # The sampling thread may be iterating over the roots right now.
+        with self._lock:
+            self.roots[role] = (pid, children_only)
 
     def sample(self) -> None:
         with self._lock:
