@@ -85,7 +85,7 @@ def accept(
     the same key with another body is refused (422), as on the synchronous path.
     """
     now = utcnow()
-    inserted = session.execute(
+    inserted = session.connection().execute(
         _INSERT,
         {
             "reported_by_id": actor.user_id,

@@ -83,7 +83,8 @@ class Sales(MethodView):
     @requires(Role.SALES, Role.AGENT)
     @rate_limited("RATE_LIMIT_SALES")
     @writes(view_keeps_key=prefers_async)
-    @blp.arguments(SaleIn)
+    # An instance, not the class: webargs would build a SaleIn (and its nested schemas) per request.
+    @blp.arguments(SaleIn())
     @blp.alt_response(202, schema=SaleReceiptOut, description="Accepted (`Prefer: respond-async`)")
     @blp.response(201, SaleOut)
     def post(self, data):
