@@ -85,16 +85,20 @@ def accept(
     the same key with another body is refused (422), as on the synchronous path.
     """
     now = utcnow()
-    inserted = session.connection().execute(
-        _INSERT,
-        {
-            "reported_by_id": actor.user_id,
-            "received_at": now,
-            "idempotency_key": key,
-            "request_hash": request_hash,
-            "payload": report.to_json(),
-        },
-    ).scalar()
+    inserted = (
+        session.connection()
+        .execute(
+            _INSERT,
+            {
+                "reported_by_id": actor.user_id,
+                "received_at": now,
+                "idempotency_key": key,
+                "request_hash": request_hash,
+                "payload": report.to_json(),
+            },
+        )
+        .scalar()
+    )
     if inserted is None:  # the key was used before (or by a request committed just now)
         first = session.scalars(
             select(SaleReceipt).where(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from dispatch.api.context import actor, db
-from dispatch.api.schemas import ID_RANGE, ComplaintOut, EventOut, PageQuery, Strict
+from dispatch.api.schemas import ID_RANGE, ComplaintOut, EventOut, PageOut, PageQuery, Strict
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.audit import complaints
 from dispatch.models import ComplaintStatus, Role
@@ -26,11 +25,8 @@ class ComplaintQuery(PageQuery):
     work_order_id = fields.Integer(strict=False, validate=ID_RANGE)
 
 
-class ComplaintPageOut(ma.Schema):
+class ComplaintPageOut(PageOut):
     items = fields.List(fields.Nested(ComplaintOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class ComplaintDetailOut(ComplaintOut):

@@ -97,6 +97,14 @@ class DayOrDateTime(fields.DateTime):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class PageOut(ma.Schema):
+    """The paging fields of every list answer; each list adds its `items`."""
+
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
 class PageQuery(Strict):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000), strict=False)
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200), strict=False)
@@ -187,11 +195,8 @@ class SaleReceiptOut(ma.Schema):
     )
 
 
-class SaleReceiptPageOut(ma.Schema):
+class SaleReceiptPageOut(PageOut):
     items = fields.List(fields.Nested(SaleReceiptOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class SaleReceiptQuery(PageQuery):
@@ -319,11 +324,8 @@ class WorkOrderDetailOut(WorkOrderOut):
     complaints = fields.List(fields.Nested(ComplaintOut))
 
 
-class WorkOrderPageOut(ma.Schema):
+class WorkOrderPageOut(PageOut):
     items = fields.List(fields.Nested(WorkOrderOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class WorkOrderQuery(PageQuery):
