@@ -77,7 +77,11 @@ def open_for_callback(
 
 def put_under_review(session: Session, provider_id: int, reason: str, actor: Actor) -> None:
     """Flag a provider for review, with the reason (every flag is an audit event)."""
-    provider = session.get(Provider, provider_id, with_for_update=True)
+    # FOR NO KEY UPDATE, not FOR UPDATE: the complaint just inserted holds a KEY SHARE lock on
+    # this provider (its foreign key), and so does every concurrent complaint about the same
+    # provider; FOR UPDATE conflicts with those, and two contradicted verdicts at once deadlocked
+    # (found by the month replay with 3 workers). Only non-key columns change here.
+    provider = session.get(Provider, provider_id, with_for_update={"key_share": True})
     if provider is None:
         raise NotFound(f"provider {provider_id} not found")
     was = provider.under_review
