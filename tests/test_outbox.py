@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from dispatch import outbox
 from dispatch.models import AuditEvent, OutboxMessage, WorkOrder, utcnow
-from tests.helpers import future_window
 from tests.procs import BIN, PrivateRedis, isolated_env, start_cron, start_worker, wait_until
 
 
@@ -74,7 +73,11 @@ def test_a_job_lost_with_redis_is_handed_over_again_and_runs_once(api, session, 
     )
     procs = []
     try:
-        order_id = api.sale(appointment=future_window(days=1))["work_orders"][0]["id"]
+        # Three hours ahead: its reminder (PROVIDER_REMINDER_HOURS before) is due at once, at any
+        # time of day (a window "tomorrow at 15:00" was not due yet before 21:00 UTC).
+        start = utcnow().replace(microsecond=0) + timedelta(hours=3)
+        window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()}
+        order_id = api.sale(appointment=window)["work_orders"][0]["id"]
         # The relay hands the reminder to Redis, but no worker runs; then Redis restarts empty.
         relay = subprocess.run(
             [str(BIN / "dispatch"), "outbox", "relay"], env=env, capture_output=True, text=True
