@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from dispatch import demo, migrate, routing
 from dispatch.app import create_app
@@ -203,3 +203,30 @@ def test_a_sqlite_file_locked_by_another_process_is_a_503(tmp_path: Path):
     finally:
         holder.close()
         engine.dispose()
+
+
+def test_a_transaction_the_database_rolls_back_to_break_a_deadlock_is_a_503_to_retry(
+    api, session_factory, monkeypatch
+):
+    real = routing.find_provider
+
+    def deadlocked(session, *args, **kwargs):
+        # What PostgreSQL raises in the transaction it picks to break a deadlock (SQLSTATE 40P01).
+        session.execute(
+            text("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$")
+        )
+        return real(session, *args, **kwargs)
+
+    monkeypatch.setattr(routing, "find_provider", deadlocked)
+    body = sale_body(phone="+1 217 555 0105")
+    r = api.post("/api/v1/sales", "sales", body, key="deadlock-1")
+    assert r.status_code == 503 and r.headers["Retry-After"].isdigit(), r.get_json()
+    assert "retry" in r.get_json()["message"]
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Sale)) == 0  # nothing of it was kept
+
+    monkeypatch.setattr(routing, "find_provider", real)
+    again = api.post("/api/v1/sales", "sales", body, key="deadlock-1")
+    assert again.status_code == 201, again.get_json()
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Sale)) == 1

@@ -111,6 +111,22 @@ def database_unavailable(error: BaseException) -> bool:
     return False
 
 
+# Class 40, transaction rollback: PostgreSQL broke a deadlock or a serialization conflict by
+# rolling this transaction back. Nothing of it was kept, and the same request succeeds when sent
+# again, so it is a 503 to retry (not a 500), but logged as a warning with the SQLSTATE: a
+# recurring one points at a lock-order problem worth fixing.
+_RETRY_SQLSTATES = {"40001", "40P01"}
+
+
+def transaction_rolled_back(error: BaseException) -> str | None:
+    """The SQLSTATE when the database rolled the transaction back to break a conflict, else None."""
+    if isinstance(error, sa_exc.DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate in _RETRY_SQLSTATES:
+            return sqlstate
+    return None
+
+
 def unavailable_response(message: str):
     """503 with Retry-After in the API's error shape: the client should retry the same request."""
     response = jsonify(code=503, status=HTTP_STATUS_CODES[503], message=message, errors={})
@@ -135,6 +151,13 @@ def _unexpected(error: Exception):
         return error
     if database_unavailable(error):
         return _database_down(error)
+    sqlstate = transaction_rolled_back(error)
+    if sqlstate:
+        log.warning("transaction rolled back by the database (SQLSTATE %s), answering 503", sqlstate)
+        return unavailable_response(
+            f"the request collided with another one and was rolled back; retry in {DATABASE_RETRY_AFTER} s "
+            "(send a write again with the same Idempotency-Key: it is done at most once)"
+        )
     log.exception("unhandled error")  # the trace goes to the log, never to the client
     return current_app.extensions["dispatch.api"].handle_http_exception(InternalServerError())
 
