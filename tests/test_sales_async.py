@@ -205,3 +205,32 @@ def test_an_agent_keying_in_a_phoned_sale_is_recorded_as_phone(api, session_fact
         sale = session.scalars(select(Sale)).one()
         assert sale.channel == "phone"
         assert session.get(User, sale.reported_by_id).name == "demo-agent"
+
+
+def test_a_registration_that_dies_before_its_commit_loses_nothing_and_runs_once_later(api, session_factory):
+    post_async(api, sale_body(serial="CRASH-1"))
+    with session_factory() as session:  # the worker dies before committing its batch
+        assert (
+            sale_receipts.register_waiting(session, batch=100, region="US", reminder_hours=18).registered == 1
+        )
+        session.rollback()
+    with session_factory() as session:
+        assert session.scalars(select(SaleReceipt.status)).all() == ["accepted"]
+
+    assert register(session_factory).registered == 1
+    assert count(session_factory, Sale) == 1 and count(session_factory, WorkOrder) == 1
+
+
+def test_two_workers_registering_at_once_never_take_the_same_receipt(api, session_factory):
+    for n in range(3):
+        post_async(api, sale_body(phone=f"+1 217 555 013{n}"))
+    first = session_factory()
+    try:  # the first worker holds its batch (rows locked, not yet committed)
+        assert sale_receipts.register_waiting(first, batch=2, region="US", reminder_hours=18).registered == 2
+        second = register(session_factory)  # SKIP LOCKED: only the receipt nobody holds
+        assert (second.taken, second.registered) == (1, 1)
+        first.commit()
+    finally:
+        first.close()
+    assert register(session_factory).taken == 0
+    assert count(session_factory, Sale) == 3 and count(session_factory, WorkOrder) == 3

@@ -23,7 +23,9 @@ IDEMPOTENCY_HEADER = {
     "description": (
         "Any unique string (a UUID). Retrying with the same key and body replays the first "
         "response and creates nothing twice; the same key with another body is refused (422); "
-        "while the first request is still running, 409. Keys are kept for 48 hours per caller."
+        "while the first request is still running, 409. Keys are kept for 48 hours per caller. "
+        "A sale sent with `Prefer: respond-async` keeps its key with its receipt instead (for good, "
+        "and apart from synchronous keys): retry it with the same `Prefer`."
     ),
 }
 
@@ -80,9 +82,8 @@ def writes(view: Callable | None = None, *, view_keeps_key: Callable[[], bool] |
     def wrapper(*args: Any, **kwargs: Any):
         key = request.headers.get("Idempotency-Key")
         user_id = g.actor.user_id
-        if key is not None:
-            if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH:
-                abort(422, errors={"json": {"Idempotency-Key": ["must be 1 to 255 characters"]}})
+        if key is not None and (not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH):
+            abort(422, errors={"json": {"Idempotency-Key": ["must be 1 to 255 characters"]}})
         if key is not None and view_keeps_key is not None and view_keeps_key():
             key = None  # nothing to claim, complete or release here
         elif key is not None:
