@@ -1,6 +1,8 @@
 """Per-process resources for jobs: settings, the database and Redis, created on first use.
 
-A forked work-horse inherits nothing it should not: the engine is created per process id.
+DispatchWorker runs every job in its own process, so the engine, its pool and SQLAlchemy's
+statement cache serve job after job. Should jobs run in a forked process (RQ's stock Worker), the
+child keeps the parent's engine but never its connections: the pool is per process id.
 """
 
 from __future__ import annotations

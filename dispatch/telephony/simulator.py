@@ -19,6 +19,7 @@ How a simulated customer behaves is decided by the last digit of their number (t
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -102,13 +103,27 @@ class SimulatorGateway:
         return sid
 
 
+_http = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session per thread for every simulated phone (not rebuilt per call)."""
+    if not hasattr(_http, "session"):
+        session = requests.Session()
+        # The simulator posts to PUBLIC_BASE_URL itself: no proxy or .netrc from the environment
+        # (reading them was 5% of a callback job's CPU).
+        session.trust_env = False
+        _http.session = session
+    return _http.session
+
+
 class Phone:
     """Posts signed webhooks to the app, as Twilio does."""
 
     def __init__(self, settings: dict[str, Any], http: requests.Session | None = None) -> None:
         self.settings = settings
         self.validator = RequestValidator(signing_token(settings))
-        self.http = http or requests.Session()
+        self.http = http or _session()
 
     def post(self, url: str, params: dict[str, str]) -> requests.Response:
         """POST form `params` to `url` with Twilio's signature over URL and params."""
