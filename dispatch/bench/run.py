@@ -508,7 +508,7 @@ def start_worker(bench: Bench, env: dict[str, str], workers: int = 1) -> list[Se
     ]
     started = [spawn("rq-worker", argv, env, bench.cwd) for _ in range(workers)]
     bench.servers += [cron, *started]
-    bench.mem.track("job worker (rq worker + work-horse)", started[0].pid)
+    bench.mem.track("job worker (rq worker)", started[0].pid)
     return [cron, *started]
 
 
@@ -782,7 +782,7 @@ def run_worker(bench: Bench, queue: str, expected: int, label: str, func: str) -
             env,
             bench.cwd,
         )
-        bench.mem.track("job worker (rq worker + work-horse)", worker.pid)
+        bench.mem.track("job worker (rq worker)", worker.pid)
         worker.popen.wait(timeout=3600)
     conn = Redis.from_url(bench.args.redis)
     q = Queue(name, connection=conn)
@@ -1003,6 +1003,17 @@ def drive(
     return time.perf_counter() - t0
 
 
+def by_fifth(progress: list[tuple[float, int]], n: int) -> str:
+    """Verdicts per second in each fifth of `n` (from (seconds, verdicts so far) samples)."""
+    rates = []
+    for k in range(5):
+        lo, hi = n * k // 5, n * (k + 1) // 5
+        start = next(t for t, d in progress if d >= lo)
+        end = next(t for t, d in progress if d >= hi)
+        rates.append(f"{(hi - lo) / max(end - start, 1e-9):.2f}")
+    return " / ".join(rates)
+
+
 def wait_listening(worker: Server, timeout: float = 30) -> None:
     """Wait until an `rq worker` has started and listens on its queue."""
     deadline = time.monotonic() + timeout
@@ -1109,9 +1120,11 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
     t0 = time.perf_counter()
     done_sql = f"SELECT count(*) FROM callbacks WHERE verdict IS NOT NULL AND id > {base_callbacks}"
     last, last_change = -1, time.perf_counter()
+    progress: list[tuple[float, int]] = []  # (seconds, verdicts): is the rate flat as tables grow?
     with bench.mem.watching():
         while True:
             done = q(done_sql)
+            progress.append((time.perf_counter() - t0, done))
             if done >= n:
                 break
             if done != last:
@@ -1170,6 +1183,10 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
         if isinstance(noop, float) and noop:
             bench.rows[-1].cells["of no-op"] = f"{100 * (done / t_verdicts) / noop:.0f}%"
     bench.notes.append(f"month verdicts: {verdicts}")
+    if done >= n >= 5000:  # every verdict in, and enough of them for fifths to mean something
+        bench.notes.append(
+            f"month: callbacks to verdict per second, by fifth of the run: {by_fifth(progress, n)}"
+        )
     if n < 300_000:
         bench.notes.append(
             f"month: {n:,} orders measured; 300,000 at this rate would take about {300_000 / (n / total) / 3600:.1f} h "
