@@ -83,7 +83,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from dispatch import orders, outbox
 from dispatch.actors import Actor
@@ -95,9 +95,12 @@ from dispatch.models import (
     CallbackPurpose,
     CallbackState,
     Channel,
+    City,
     ContactAttempt,
+    Customer,
     OptOut,
     OrderState,
+    Provider,
     Rating,
     UTCDateTime,
     Verdict,
@@ -782,14 +785,45 @@ def _prompt(callback: Callback, attempt: ContactAttempt | None) -> Prompt:
     )
 
 
+_CALLBACK_PROVIDER = aliased(Provider)
+_ORDER_PROVIDER = aliased(Provider)
+# One query for what the robot says on an attempt: the voice webhook and every key press ask it,
+# so it reads the few columns it needs instead of loading the callback and its order's graph.
+_ATTEMPT_PROMPT = (
+    select(
+        ContactAttempt.id,
+        ContactAttempt.channel,
+        Callback.id.label("callback_id"),
+        Callback.state,
+        Callback.claim,
+        Callback.claim_at,
+        func.coalesce(_CALLBACK_PROVIDER.name, _ORDER_PROVIDER.name).label("provider_name"),
+        Customer.name.label("customer_name"),
+        City.timezone,
+    )
+    .join(Callback, Callback.id == ContactAttempt.callback_id)
+    .join(WorkOrder, WorkOrder.id == Callback.work_order_id)
+    .join(Customer, Customer.id == WorkOrder.customer_id)
+    .join(City, City.id == Customer.city_id)
+    .outerjoin(_CALLBACK_PROVIDER, _CALLBACK_PROVIDER.id == Callback.provider_id)
+    .outerjoin(_ORDER_PROVIDER, _ORDER_PROVIDER.id == WorkOrder.provider_id)
+)
+
+
 def prompt_for_attempt(session: Session, provider_sid: str) -> Prompt | None:
     """What to ask on this call or text (None if the callback is no longer open)."""
-    attempt = session.scalars(
-        select(ContactAttempt).where(ContactAttempt.provider_sid == provider_sid)
-    ).first()
-    if attempt is None or attempt.callback.state not in OPEN:
+    row = session.execute(_ATTEMPT_PROMPT.where(ContactAttempt.provider_sid == provider_sid)).first()
+    if row is None or row.state not in OPEN:
         return None
-    return _prompt(attempt.callback, attempt)
+    return Prompt(
+        callback_id=row.callback_id,
+        claim=row.claim,
+        provider_name=row.provider_name or "our service partner",
+        visit_day=scheduling.spoken_day(row.claim_at, row.timezone),
+        customer_first_name=(row.customer_name.split() or [""])[0],
+        attempt_id=row.id,
+        channel=row.channel,
+    )
 
 
 def sms_reply_target(session: Session, phone_e164: str) -> Prompt | None:

@@ -1087,7 +1087,7 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
     if intake == "async":
         # As in production, the worker and rq cron run while sales arrive and register them as
         # they come; the replay goes on to the closings once every receipt is registered.
-        procs = start_worker(bench, env)
+        procs = start_worker(bench, env, bench.args.month_workers)
         wait_listening(procs[-1])
         base_receipts = q("SELECT count(*) FROM sale_receipts")
         t0 = time.perf_counter()
@@ -1155,7 +1155,7 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
         bench.servers.remove(proc)
     total = t_sales + t_close + t_verdicts
     sales_what = (
-        "sales in (API async, 16 connections; registered by 1 worker)"
+        f"sales in (API async, 16 connections; registered by {workers} worker{'s' * (workers > 1)})"
         if intake == "async"
         else "sales in (API, 16 connections)"
     )
