@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from contextlib import suppress
 
 from flask import current_app, g
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.actors import Actor
 from dispatch.reference import Catalogue, CatalogueCache, load_catalogue
+
+log = logging.getLogger(__name__)
 
 
 def sessions() -> sessionmaker[Session]:
@@ -24,10 +29,22 @@ def db() -> Session:
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    """Roll back anything uncommitted and return the connection to the pool."""
+    """Roll back anything uncommitted and return the connection to the pool.
+
+    Runs after the answer is made, so it must not raise: an error here reached the client as
+    the server's bare HTML 500, whatever the answer was (a 201 included). When the connection
+    died meanwhile (the database restarted), the rollback fails; the connection is discarded,
+    and what the request committed stays committed (the rest died with the connection).
+    """
     session: Session | None = g.pop("db", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except DBAPIError as exc:
+        log.warning("database connection lost after the answer was made: %s", type(exc.orig or exc).__name__)
+        with suppress(DBAPIError):
+            session.invalidate()
 
 
 def catalogue(*, city: str, models: Iterable[str]) -> Catalogue:
