@@ -98,6 +98,21 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def children(pid: int) -> list[int]:
+    """The process ids whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
 def isolated_env(tmp_path: Path, name: str, **settings: str) -> dict[str, str]:
     """Environment for a process of a private installation: no DISPATCH_* from the caller, an empty
     config file (never a developer's config.toml), its own queue prefix, and `settings` as

@@ -20,7 +20,15 @@ from sqlalchemy import func, select
 from dispatch import demo
 from dispatch.models import AttemptStatusEvent, Callback, ContactAttempt, OutboxMessage
 from tests.helpers import sale_body
-from tests.procs import PrivateRedis, free_port, start_cron, start_gunicorn, start_worker, wait_until
+from tests.procs import (
+    PrivateRedis,
+    children,
+    free_port,
+    start_cron,
+    start_gunicorn,
+    start_worker,
+    wait_until,
+)
 from tests.test_callbacks_e2e import e2e_env
 from tests.twilio_standin import TwilioStandIn
 
@@ -38,21 +46,6 @@ def dials_per_attempt(standin: TwilioStandIn) -> Counter:
 def all_done(jobs) -> bool:
     """Whether every one of these RQ jobs has run (finished or failed)."""
     return all(job.get_status(refresh=True) in ("finished", "failed") for job in jobs)
-
-
-def children(pid: int) -> list[int]:
-    """The process ids whose parent is `pid` (from /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 class System:
