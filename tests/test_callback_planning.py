@@ -367,3 +367,28 @@ def test_sweep_times_out_a_silent_call_and_a_job_killed_after_starting_never_red
     attempts = session.scalars(select(ContactAttempt).where(ContactAttempt.callback_id == cb.id)).all()
     assert [(a.id, a.status) for a in attempts] == [(first, "not_answered")]
     assert (cb.state, cb.next_channel, cb.automated_attempts) == ("scheduled", "sms", 1)
+
+
+def test_a_repeated_or_stale_job_request_is_seen_as_not_due_before_any_rate_limit_slot(api, session, cfg):
+    # The place-call job asks this before waiting for a slot of the outbound limit (1 call/s on
+    # a default Twilio account): a request with nothing to do must not use one up.
+    cb = callback_of(session, close_with(api, "customer_not_home"))
+    assert not callbacks.attempt_may_be_due(session, cb.id, "voice", cb.due_at - timedelta(seconds=1))
+    assert not callbacks.attempt_may_be_due(session, cb.id, "sms", cb.due_at)  # voice comes first
+    assert callbacks.attempt_may_be_due(session, cb.id, "voice", cb.due_at)
+    attempt_id = callbacks.start_attempt(session, cb.id, "voice", cb.due_at, cfg)
+    session.commit()
+    # In progress: a copy of the job may still find a released attempt to make again.
+    assert callbacks.attempt_may_be_due(session, cb.id, "voice", cb.due_at)
+    callbacks.record_answer(
+        session,
+        cb.id,
+        callbacks.CustomerAnswer("confirmed"),
+        channel="voice",
+        actor=callbacks.SYSTEM,
+        attempt_id=attempt_id,
+        settings=cfg,
+    )
+    session.commit()
+    assert not callbacks.attempt_may_be_due(session, cb.id, "voice", cb.due_at + timedelta(hours=1))
+    assert not callbacks.attempt_may_be_due(session, 10**9, "voice", cb.due_at)  # no such callback

@@ -587,6 +587,20 @@ def sweep(
 # --- automated attempts (called by the telephony side) ----------------------------------------
 
 
+def attempt_may_be_due(session: Session, callback_id: int, channel: str, now: datetime) -> bool:
+    """False when start_attempt would surely start nothing (resolved, with the team, not yet due,
+    another channel next); a read without locks, so that a repeated or stale job request does not
+    wait for, and use up, a slot of the outbound rate limit. start_attempt still decides."""
+    row = session.execute(
+        select(Callback.state, Callback.next_channel, Callback.due_at).where(Callback.id == callback_id)
+    ).first()
+    if row is None:
+        return False
+    if row.state == CS.IN_PROGRESS:
+        return True  # an attempt whose dial was refused for now (released) is made again
+    return row.state == CS.SCHEDULED and row.next_channel == channel and row.due_at <= now
+
+
 def start_attempt(
     session: Session, callback_id: int, channel: str, now: datetime, settings: Mapping[str, Any] | None = None
 ) -> int | None:

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from dispatch.audit import callbacks
-from dispatch.jobs.runtime import job_session, redis_connection, settings
+from dispatch.jobs.runtime import job_session, redis_connection, session_factory, settings
 from dispatch.models import utcnow
 from dispatch.phones import masked
 from dispatch.ratelimit import SharedRateLimit
@@ -55,7 +55,17 @@ def place_callback_attempt(callback_id: int, channel: str = "voice") -> str:
     """Make the callback's next automated attempt on `channel`: at most one dial per attempt."""
     if channel not in ("voice", "sms"):
         raise ValueError(f"unknown channel {channel!r}")
-    # Take the rate-limit slot first: a worker killed while waiting leaves nothing started.
+    # A repeated or stale request (relay re-sent, sweep, RQ retry) usually has nothing to do: it
+    # must not take a slot of the outbound rate limit (1 call/s on a default Twilio account). A
+    # plain read: this job's outbox row is marked done only with the attempt's commit, or here.
+    with session_factory()() as session:
+        due = callbacks.attempt_may_be_due(session, callback_id, channel, utcnow())
+    if not due:
+        with job_session():  # nothing to do: the request is done (its outbox row too)
+            pass
+        log.info("callback %s: no %s attempt due", callback_id, channel)
+        return "nothing due"
+    # Take the rate-limit slot before starting: a worker killed while waiting leaves nothing started.
     if outbound_limit(channel).acquire(timeout=SLOT_TIMEOUT_SECONDS) is None:
         raise NoSlot(f"no {channel} slot within {SLOT_TIMEOUT_SECONDS:.0f}s")
     with job_session() as session:
