@@ -392,3 +392,62 @@ def test_a_repeated_or_stale_job_request_is_seen_as_not_due_before_any_rate_limi
     session.commit()
     assert not callbacks.attempt_may_be_due(session, cb.id, "voice", cb.due_at + timedelta(hours=1))
     assert not callbacks.attempt_may_be_due(session, 10**9, "voice", cb.due_at)  # no such callback
+
+
+def test_a_job_request_with_nothing_to_do_is_done_and_takes_no_call_slot(
+    api, session, session_factory, database_url, tmp_path, monkeypatch
+):
+    # The place-call job, run by a real DispatchWorker (in this process, burst mode) as the relay
+    # hands it over, for a callback the team answered first: it must neither wait for a slot of
+    # the outbound limit nor leave its outbox row to be handed over again and again.
+    from redis import Redis
+    from rq import Queue
+
+    from dispatch.jobs import runtime
+    from dispatch.jobs.worker import DispatchWorker
+    from dispatch.telephony import rate_limit_key
+    from tests.callbacks_support import agent_actor
+    from tests.conftest import REDIS
+    from tests.procs import isolated_env
+
+    cb = callback_of(session, close_with(api, "customer_not_home"))
+    [row] = _callback_jobs(session)
+    session.commit()
+    callbacks.record_answer(
+        session,
+        cb.id,
+        callbacks.CustomerAnswer("confirmed"),
+        channel="human",
+        actor=agent_actor(session_factory),
+    )
+    session.commit()
+
+    env = isolated_env(tmp_path, "nothingdue", DATABASE_URL=database_url, REDIS_URL=REDIS)
+    for name, value in env.items():
+        if name.startswith("DISPATCH_"):
+            monkeypatch.setenv(name, value)
+    runtime.settings.cache_clear()
+    runtime._factories.clear()
+    redis = Redis.from_url(REDIS)
+    slots = rate_limit_key(runtime.settings(), "voice")
+    redis.delete(slots)
+    try:
+        queue = Queue(runtime.queue_name(), connection=redis)
+        job = queue.enqueue(
+            "dispatch.jobs.callbacks.place_callback_attempt",
+            kwargs=row.payload,
+            job_id=f"{runtime.OUTBOX_JOB_PREFIX}{row.id}",
+        )
+        DispatchWorker([queue], connection=redis).work(burst=True)
+        assert job.get_status(refresh=True) == "finished" and job.return_value() == "nothing due"
+        assert not redis.exists(slots)  # no slot was reserved
+        session.expire_all()
+        assert session.get(OutboxMessage, row.id).completed_at is not None
+        channels = session.scalars(select(ContactAttempt.channel)).all()
+        assert channels == ["human"]  # the team's call; nothing dialled or texted
+    finally:
+        for factory in runtime._factories.values():
+            factory.kw["bind"].dispose()
+        runtime._factories.clear()
+        runtime.settings.cache_clear()
+        queue.delete(delete_jobs=True)

@@ -598,7 +598,12 @@ def attempt_may_be_due(session: Session, callback_id: int, channel: str, now: da
         return False
     if row.state == CS.IN_PROGRESS:
         return True  # an attempt whose dial was refused for now (released) is made again
-    return row.state == CS.SCHEDULED and row.next_channel == channel and row.due_at <= now
+    return _due_on(row.state, row.next_channel, row.due_at, channel, now)
+
+
+def _due_on(state: str, next_channel: str | None, due_at: datetime, channel: str, now: datetime) -> bool:
+    """A scheduled callback whose next automated attempt is on `channel` and due by `now`."""
+    return state == CS.SCHEDULED and next_channel == channel and due_at <= now
 
 
 def start_attempt(
@@ -623,7 +628,7 @@ def start_attempt(
             session.flush()
             return latest.id
         return None  # an attempt is already out: never a second one at the same time
-    if callback.state != CS.SCHEDULED or channel != callback.next_channel or callback.due_at > now:
+    if not _due_on(callback.state, callback.next_channel, callback.due_at, channel, now):
         return None  # done, with the team, or a stale/duplicate request: its own request is queued
     if callback.purpose == CallbackPurpose.STATUS_CHECK and callback.work_order.state != OrderState.BOOKED:
         before = callback.state
@@ -674,10 +679,10 @@ def start_attempt(
 
 def dial_target(session: Session, attempt_id: int) -> tuple[str, Prompt]:
     """The number to dial or text for an attempt, and what to ask."""
-    attempt = session.get(ContactAttempt, attempt_id)
-    if attempt is None:
+    row = session.execute(_ATTEMPT_PROMPT.where(ContactAttempt.id == attempt_id)).first()
+    if row is None:
         raise NotFound(f"attempt {attempt_id} not found")
-    return attempt.to_number, _prompt(attempt.callback, attempt)
+    return row.to_number, _prompt_of(row)
 
 
 def release_attempt(session: Session, attempt_id: int, error: str) -> None:
@@ -785,28 +790,16 @@ def attempt_status(
     session.flush()
 
 
-def _prompt(callback: Callback, attempt: ContactAttempt | None) -> Prompt:
-    order = callback.work_order
-    provider = callback.provider or order.provider
-    return Prompt(
-        callback_id=callback.id,
-        claim=callback.claim,
-        provider_name=provider.name if provider else "our service partner",
-        visit_day=scheduling.spoken_day(callback.claim_at, _tz(callback)),
-        customer_first_name=(order.customer.name.split() or [""])[0],
-        attempt_id=attempt.id if attempt else None,
-        channel=attempt.channel if attempt else None,
-    )
-
-
 _CALLBACK_PROVIDER = aliased(Provider)
 _ORDER_PROVIDER = aliased(Provider)
-# One query for what the robot says on an attempt: the voice webhook and every key press ask it,
-# so it reads the few columns it needs instead of loading the callback and its order's graph.
+# One query for what the robot says on an attempt (and the number it calls): the voice webhook
+# and every key press ask it, so it reads the few columns it needs instead of loading the callback
+# and its order's graph.
 _ATTEMPT_PROMPT = (
     select(
         ContactAttempt.id,
         ContactAttempt.channel,
+        ContactAttempt.to_number,
         Callback.id.label("callback_id"),
         Callback.state,
         Callback.claim,
@@ -824,11 +817,8 @@ _ATTEMPT_PROMPT = (
 )
 
 
-def prompt_for_attempt(session: Session, provider_sid: str) -> Prompt | None:
-    """What to ask on this call or text (None if the callback is no longer open)."""
-    row = session.execute(_ATTEMPT_PROMPT.where(ContactAttempt.provider_sid == provider_sid)).first()
-    if row is None or row.state not in OPEN:
-        return None
+def _prompt_of(row) -> Prompt:
+    """The Prompt of a row of _ATTEMPT_PROMPT."""
     return Prompt(
         callback_id=row.callback_id,
         claim=row.claim,
@@ -840,12 +830,18 @@ def prompt_for_attempt(session: Session, provider_sid: str) -> Prompt | None:
     )
 
 
+def prompt_for_attempt(session: Session, provider_sid: str) -> Prompt | None:
+    """What to ask on this call or text (None if the callback is no longer open)."""
+    row = session.execute(_ATTEMPT_PROMPT.where(ContactAttempt.provider_sid == provider_sid)).first()
+    if row is None or row.state not in OPEN:
+        return None
+    return _prompt_of(row)
+
+
 def sms_reply_target(session: Session, phone_e164: str) -> Prompt | None:
     """The latest text to this number whose callback still waits for an answer (for an inbound SMS)."""
-    attempt = session.scalars(
-        select(ContactAttempt)
-        .join(Callback, Callback.id == ContactAttempt.callback_id)
-        .where(
+    row = session.execute(
+        _ATTEMPT_PROMPT.where(
             ContactAttempt.channel == Channel.SMS,
             ContactAttempt.to_number == phone_e164,
             ContactAttempt.provider_sid.is_not(None),
@@ -855,7 +851,7 @@ def sms_reply_target(session: Session, phone_e164: str) -> Prompt | None:
         .order_by(ContactAttempt.started_at.desc(), ContactAttempt.id.desc())
         .limit(1)
     ).first()
-    return _prompt(attempt.callback, attempt) if attempt else None
+    return _prompt_of(row) if row else None
 
 
 # --- answers and verdicts ---------------------------------------------------------------------
