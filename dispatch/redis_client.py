@@ -13,10 +13,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.connection import parse_url
+from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from dispatch.config import ConfigError
+
+# A Sentinel answers at once; one that has not answered within this (its host gone, its packets
+# dropped) is skipped for the next address in REDIS_SENTINELS. redis-py's default is no timeout:
+# discovery then waits on the first dead Sentinel for ever and never asks the others.
+SENTINEL_TIMEOUT_SECONDS = 2.0
+
+
+def sentinel_options(**options: Any) -> dict[str, Any]:
+    """How to talk to the Sentinels: socket timeouts (the caller's own if shorter, else the
+    default) and no retries, since the next Sentinel is the retry (redis-py's default of 3 retries
+    with back-off made a client wait 26 s on one dead Sentinel before its first command; measured)."""
+    timeouts = {
+        key: min(float(options.get(key) or SENTINEL_TIMEOUT_SECONDS), SENTINEL_TIMEOUT_SECONDS)
+        for key in ("socket_timeout", "socket_connect_timeout")
+    }
+    return {**timeouts, "retry": Retry(NoBackoff(), 0)}
 
 
 class SentinelConnection(SentinelManagedConnection):
@@ -93,8 +111,10 @@ def make_redis(settings: Mapping[str, Any], **options: Any) -> Redis:
     """
     sentinels = sentinel_addresses(settings)
     if sentinels:
-        # socket_* options reach the Sentinel connections too (redis-py copies them over).
-        sentinel = Sentinel(sentinels, **master_auth(settings), **options)
+        # `options` are for the master's connections; the Sentinels' get timeouts of their own.
+        sentinel = Sentinel(
+            sentinels, sentinel_kwargs=sentinel_options(**options), **master_auth(settings), **options
+        )
         return sentinel.master_for(master_name(settings), connection_class=SentinelConnection)
     url = settings.get("REDIS_URL")
     if not url:

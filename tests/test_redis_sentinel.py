@@ -4,13 +4,17 @@ A private master, a replica and one Sentinel (redis-server --sentinel) on free p
 machine's Redis. The master is killed and the Sentinel promotes the replica; the same client
 object keeps writing, now to the promoted replica, a rate limit keeps counting there, and a real `rq worker -c
 dispatch.jobs.rqconfig` (the command line scripts/run uses) finds the new master through the
-Sentinel and runs a job enqueued through it.
+Sentinel and runs a job enqueued through it. A Sentinel that never answers is skipped.
 """
 
 from __future__ import annotations
 
 import signal
+import socket
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -135,6 +139,49 @@ def _fail_over_and_follow(master, replica, sentinel, settings, client) -> None:
     limit = RequestRateLimit(redis_storage(client), "2/minute", f"sentinel-test-{uuid.uuid4().hex}")
     assert [limit.allow("caller") for _ in range(3)] == [True, True, False]
     assert SharedRateLimit(client, f"sentinel-test-{uuid.uuid4().hex}", 100).acquire(timeout=1) is not None
+
+
+@contextmanager
+def _dead_host() -> Iterator[str]:
+    """An address that takes connections and never answers, like a Sentinel whose host hung or
+    whose packets are dropped (the kernel completes the handshake; nothing ever replies)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+def test_a_sentinel_that_never_answers_is_skipped_for_the_next(sentinel_site, tmp_path: Path):
+    master, _replica, sentinel, settings = sentinel_site
+    with _dead_host() as dead:
+        # The dead Sentinel is asked first: clients must time out on it and ask the next one.
+        settings = {**settings, "REDIS_SENTINELS": f"{dead},{sentinel.address}"}
+        done: dict[str, object] = {}
+        client = make_redis(settings)  # as jobs and the relay make theirs (no options)
+        thread = threading.Thread(target=lambda: done.update(ok=client.set("k", "v")), daemon=True)
+        thread.start()
+        thread.join(15)
+        assert done.get("ok") is True, "the client waited on the Sentinel that never answers"
+        assert Redis(port=master.port).get("k") == b"v"
+
+        # A real `rq worker -c dispatch.jobs.rqconfig` starts and runs a job all the same.
+        env = isolated_env(tmp_path, "sentinel-dead", **settings)
+        queue = Queue(f"{env['DISPATCH_QUEUE_PREFIX']}-default", connection=Redis(port=master.port))
+        worker = start_worker(env, scheduler=False)
+        try:
+            job = queue.enqueue("operator.add", 2, 3)
+            try:
+                wait_until(lambda: job.refresh() or job.get_status() == "finished", timeout=30)
+            except AssertionError:
+                raise AssertionError(
+                    f"the worker did not get past the dead Sentinel:\n{worker.output()[-3000:]}"
+                ) from None
+            assert job.return_value() == 5
+        finally:
+            worker.stop()
 
 
 def test_redis_url_alone_is_used_as_before_and_bad_sentinel_lists_are_refused():

@@ -17,6 +17,9 @@ from dispatch import redis_client
 from dispatch.config import ConfigError
 from dispatch.jobs import runtime
 
+# A command to the master that has not answered in this long means its host is gone.
+MASTER_SOCKET_TIMEOUT_SECONDS = 30.0
+
 
 def rq_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """RQ's REDIS_URL, or its SENTINEL dictionary when REDIS_SENTINELS is set."""
@@ -32,8 +35,16 @@ def rq_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "DB": auth.get("db", 0),
         "USERNAME": auth.get("username"),
         "PASSWORD": auth.get("password"),
+        # The master's connections (a worker raises this above its blocking dequeue's wait).
+        "SOCKET_TIMEOUT": MASTER_SOCKET_TIMEOUT_SECONDS,
         # The connection class make_redis uses (RQ hands these to Sentinel(...)); see its docstring.
-        "CONNECTION_KWARGS": {"connection_class": redis_client.SentinelConnection},
+        "CONNECTION_KWARGS": {
+            "connection_class": redis_client.SentinelConnection,
+            "socket_connect_timeout": MASTER_SOCKET_TIMEOUT_SECONDS,
+        },
+        # Without these RQ asks the Sentinels with no timeout, so one dead Sentinel host would hang
+        # the worker's or cron's start (and every reconnection) however many others answer.
+        "SENTINEL_KWARGS": redis_client.sentinel_options(),
     }
     return {"REDIS_URL": None, "SENTINEL": sentinel}
 

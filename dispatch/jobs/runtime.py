@@ -86,8 +86,12 @@ def _current_outbox_id() -> int | None:
 
 
 def redis_connection() -> Redis:
-    """This installation's Redis (REDIS_URL, or the master its Sentinels name) for RQ and jobs."""
-    return make_redis(settings())
+    """This installation's Redis (REDIS_URL, or the master its Sentinels name) for RQ and jobs.
+
+    With timeouts: a job or the relay whose Redis host vanished fails (and is retried, or handed
+    over again) instead of waiting for its job timeout. Jobs use no blocking commands.
+    """
+    return make_redis(settings(), socket_connect_timeout=5, socket_timeout=30)
 
 
 def queue_name(name: str = "default", prefix: str | None = None) -> str:
