@@ -8,19 +8,12 @@ from sqlalchemy import select
 
 from dispatch import auth
 from dispatch.actors import Actor
-from dispatch.app import create_app
 from dispatch.audit import callbacks
 from dispatch.models import Callback, Role
 
-# Tests that are not about calling hours must not depend on the time of day they run at.
+# Tests that are not about calling hours must not depend on the time of day they run at
+# (a test module sets APP_SETTINGS = ALL_DAY; conftest's `app` applies it).
 ALL_DAY = {"CALLING_HOURS_START": "00:00", "CALLING_HOURS_END": "24:00"}
-
-
-def make_app(settings: dict[str, Any]):
-    """The app with calling hours all day."""
-    app = create_app({**settings, **ALL_DAY})
-    app.config["TESTING"] = True
-    return app
 
 
 def close_with(api, claim: str, *, provider: str = "SPR-HEAT", installer: int = 1, **sale: Any) -> int:

@@ -93,11 +93,18 @@ def _clean_tables(engine):
 
 
 @pytest.fixture
-def app(settings):
-    app = create_app(dict(settings))
+def app(settings, request):
+    """The app on the test database; a test module may set APP_SETTINGS to override settings."""
+    app = create_app({**settings, **getattr(request.module, "APP_SETTINGS", {})})
     app.config["TESTING"] = True
     yield app
     app.extensions["dispatch.engine"].dispose()
+
+
+@pytest.fixture
+def cfg(app):
+    """The app's settings, as the domain functions take them."""
+    return app.config
 
 
 @pytest.fixture

@@ -13,20 +13,11 @@ from sqlalchemy import func, select, update
 from dispatch.audit import callbacks, scheduling
 from dispatch.config import DEFAULTS
 from dispatch.models import Callback, ContactAttempt, OutboxMessage, WorkOrder, utcnow
-from tests.callbacks_support import callback_of, close_with, make_app
+from tests.callbacks_support import ALL_DAY, callback_of, close_with
 from tests.helpers import Api, future_window
 
-
-@pytest.fixture
-def app(settings):
-    app = make_app(settings)
-    yield app
-    app.extensions["dispatch.engine"].dispose()
-
-
-@pytest.fixture
-def cfg(app):
-    return app.config
+# Calling hours all day: these tests must not depend on the time of day they run at.
+APP_SETTINGS = ALL_DAY
 
 
 def _callback_jobs(session) -> list[OutboxMessage]:

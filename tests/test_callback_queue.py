@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from dispatch.audit import callbacks, trail
@@ -13,25 +12,16 @@ from dispatch.audit.callbacks import CustomerAnswer
 from dispatch.config import DEFAULTS
 from dispatch.models import Callback, Complaint, ContactAttempt, OutboxMessage, Provider, WorkOrder, utcnow
 from tests.callbacks_support import (
+    ALL_DAY,
     agent_actor,
     callback_of,
     close_with,
     exhaust_automated,
-    make_app,
     new_agent,
 )
 
-
-@pytest.fixture
-def app(settings):
-    app = make_app(settings)
-    yield app
-    app.extensions["dispatch.engine"].dispose()
-
-
-@pytest.fixture
-def cfg(app):
-    return app.config
+# Calling hours all day: these tests must not depend on the time of day they run at.
+APP_SETTINGS = ALL_DAY
 
 
 def _to_queue(api, session_factory, cfg, claim: str, **kw) -> tuple[int, int]:

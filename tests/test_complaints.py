@@ -3,20 +3,15 @@ own and can change nothing; nobody can delete one through the API."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from dispatch.audit import callbacks, trail
 from dispatch.audit.callbacks import CustomerAnswer
 from dispatch.models import AuditEvent, Complaint
-from tests.callbacks_support import callback_of, close_with, make_app
+from tests.callbacks_support import ALL_DAY, callback_of, close_with
 
-
-@pytest.fixture
-def app(settings):
-    app = make_app(settings)
-    yield app
-    app.extensions["dispatch.engine"].dispose()
+# Calling hours all day: these tests must not depend on the time of day they run at.
+APP_SETTINGS = ALL_DAY
 
 
 def _contradicted(api, session_factory, cfg, **kw) -> dict:

@@ -46,17 +46,7 @@ FAST = {
 }
 
 
-@pytest.fixture
-def hook_app(settings):
-    app = create_app({**settings, **FAST})
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["dispatch.engine"].dispose()
-
-
-@pytest.fixture
-def hapi(hook_app, session_factory) -> Api:
-    return Api.seeded(hook_app.test_client(), session_factory)
+APP_SETTINGS = FAST  # conftest's `app` (and so `client` and `api`) use these
 
 
 def sign(url: str, params: dict, token: str = TOKEN) -> str:
@@ -119,32 +109,32 @@ def call_form(sid: str, **extra) -> dict:
 # --- signatures ------------------------------------------------------------------------------
 
 
-def test_unsigned_and_forged_webhooks_get_403_and_change_nothing(hapi, session_factory):
-    closed_with(hapi)
-    _, attempt_id, sid = dial(hapi, session_factory)
+def test_unsigned_and_forged_webhooks_get_403_and_change_nothing(api, session_factory):
+    closed_with(api)
+    _, attempt_id, sid = dial(api, session_factory)
     before = state(session_factory)
     answer = call_form(sid, Digits="2", CallStatus="in-progress")
     forged = [
-        hook(hapi, "gather", answer, signed=False, attempt=attempt_id, q="claim", t=0),
-        hook(hapi, "gather", answer, token="not-the-token", attempt=attempt_id, q="claim", t=0),
-        hook(hapi, "status", call_form(sid, CallStatus="no-answer"), signed=False, attempt=attempt_id),
+        hook(api, "gather", answer, signed=False, attempt=attempt_id, q="claim", t=0),
+        hook(api, "gather", answer, token="not-the-token", attempt=attempt_id, q="claim", t=0),
+        hook(api, "status", call_form(sid, CallStatus="no-answer"), signed=False, attempt=attempt_id),
         hook(
-            hapi,
+            api,
             "voice",
             call_form(sid, CallStatus="in-progress", AnsweredBy="human"),
             token="x",
             attempt=attempt_id,
         ),
-        hook(hapi, "sms", {"From": PHONE, "Body": "STOP", "MessageSid": "SM" + "b" * 32}, signed=False),
-        hook(hapi, "sms-status", {"MessageSid": "SM1", "MessageStatus": "failed"}, token="nope"),
+        hook(api, "sms", {"From": PHONE, "Body": "STOP", "MessageSid": "SM" + "b" * 32}, signed=False),
+        hook(api, "sms-status", {"MessageSid": "SM1", "MessageStatus": "failed"}, token="nope"),
     ]
     # A valid signature over other parameters than those sent (a replay with a changed key).
     path = f"/api/v1/twilio/gather?attempt={attempt_id}&q=claim&t=0"
-    tampered = hapi.client.post(
+    tampered = api.client.post(
         path, data={**answer, "Digits": "1"}, headers={"X-Twilio-Signature": sign(PUBLIC + path, answer)}
     )
     # Signed for another URL (the attempt id changed in the query).
-    moved = hapi.client.post(
+    moved = api.client.post(
         f"/api/v1/twilio/status?attempt={attempt_id + 1}",
         data=call_form(sid, CallStatus="busy"),
         headers={
@@ -160,22 +150,20 @@ def test_unsigned_and_forged_webhooks_get_403_and_change_nothing(hapi, session_f
 # --- the phone menu --------------------------------------------------------------------------
 
 
-def test_false_not_home_claim_answered_by_phone_becomes_a_complaint(hapi, session_factory):
-    closed_with(hapi)
-    callback_id, attempt_id, sid = dial(hapi, session_factory)
+def test_false_not_home_claim_answered_by_phone_becomes_a_complaint(api, session_factory):
+    closed_with(api)
+    callback_id, attempt_id, sid = dial(api, session_factory)
     voice = hook(
-        hapi, "voice", call_form(sid, CallStatus="in-progress", AnsweredBy="human"), attempt=attempt_id
+        api, "voice", call_form(sid, CallStatus="in-progress", AnsweredBy="human"), attempt=attempt_id
     )
     assert voice.status_code == 200 and voice.mimetype == "text/xml"
     text = voice.get_data(as_text=True)
     assert "found nobody home" in text and "Press 2 if you were home and nobody came" in text
     assert "Hello Mary" in text
 
-    reply = hook(hapi, "gather", call_form(sid, Digits="2"), attempt=attempt_id, q="claim", t=0)
+    reply = hook(api, "gather", call_form(sid, Digits="2"), attempt=attempt_id, q="claim", t=0)
     assert reply.status_code == 200 and "Goodbye" in reply.get_data(as_text=True)
-    done = hook(
-        hapi, "status", call_form(sid, CallStatus="completed", AnsweredBy="human"), attempt=attempt_id
-    )
+    done = hook(api, "status", call_form(sid, CallStatus="completed", AnsweredBy="human"), attempt=attempt_id)
     assert done.status_code == 204
     with session_factory() as s:
         cb = s.get(Callback, callback_id)
@@ -187,53 +175,53 @@ def test_false_not_home_claim_answered_by_phone_becomes_a_complaint(hapi, sessio
         )
         assert s.scalar(select(func.count()).select_from(Complaint)) == 1
     # Twilio re-posting the same key press (or a late status) records nothing more.
-    again = hook(hapi, "gather", call_form(sid, Digits="1"), attempt=attempt_id, q="claim", t=0)
+    again = hook(api, "gather", call_form(sid, Digits="1"), attempt=attempt_id, q="claim", t=0)
     assert "nothing more is needed" in again.get_data(as_text=True)
     before = state(session_factory)
-    hook(hapi, "status", call_form(sid, CallStatus="completed", AnsweredBy="human"), attempt=attempt_id)
-    hook(hapi, "status", call_form(sid, CallStatus="ringing"), attempt=attempt_id)
+    hook(api, "status", call_form(sid, CallStatus="completed", AnsweredBy="human"), attempt=attempt_id)
+    hook(api, "status", call_form(sid, CallStatus="ringing"), attempt=attempt_id)
     after = state(session_factory)
     assert after["callbacks"] == before["callbacks"] and after["complaints"] == 1
 
 
-def test_completed_claim_two_levels_with_rating(hapi, session_factory):
-    closed_with(hapi, outcome="completed", reason=None)
-    callback_id, attempt_id, sid = dial(hapi, session_factory)
-    text = hook(hapi, "voice", call_form(sid, AnsweredBy="human"), attempt=attempt_id).get_data(as_text=True)
+def test_completed_claim_two_levels_with_rating(api, session_factory):
+    closed_with(api, outcome="completed", reason=None)
+    callback_id, attempt_id, sid = dial(api, session_factory)
+    text = hook(api, "voice", call_form(sid, AnsweredBy="human"), attempt=attempt_id).get_data(as_text=True)
     assert "Press 1 if the work was done" in text
-    rating = hook(hapi, "gather", call_form(sid, Digits="1"), attempt=attempt_id, q="done", t=0)
+    rating = hook(api, "gather", call_form(sid, Digits="1"), attempt=attempt_id, q="done", t=0)
     assert "Press 1 if very satisfied" in rating.get_data(as_text=True)
     with session_factory() as s:
         assert s.get(Callback, callback_id).state == "in_progress"  # nothing decided yet
-    hook(hapi, "gather", call_form(sid, Digits="1"), attempt=attempt_id, q="rating", t=0, happened="done")
+    hook(api, "gather", call_form(sid, Digits="1"), attempt=attempt_id, q="rating", t=0, happened="done")
     with session_factory() as s:
         cb = s.get(Callback, callback_id)
         assert (cb.verdict, cb.rating) == ("confirmed", "very_satisfied")
 
 
-def test_invalid_keys_end_politely_and_count_as_not_answered(hapi, session_factory):
-    closed_with(hapi)
-    callback_id, attempt_id, sid = dial(hapi, session_factory)
-    hook(hapi, "voice", call_form(sid, AnsweredBy="human"), attempt=attempt_id)
-    first = hook(hapi, "gather", call_form(sid, Digits="9"), attempt=attempt_id, q="claim", t=0).get_data(
+def test_invalid_keys_end_politely_and_count_as_not_answered(api, session_factory):
+    closed_with(api)
+    callback_id, attempt_id, sid = dial(api, session_factory)
+    hook(api, "voice", call_form(sid, AnsweredBy="human"), attempt=attempt_id)
+    first = hook(api, "gather", call_form(sid, Digits="9"), attempt=attempt_id, q="claim", t=0).get_data(
         as_text=True
     )
     assert "not one of the choices" in first and "found nobody home" in first
-    second = hook(hapi, "gather", call_form(sid, Digits=""), attempt=attempt_id, q="claim", t=1).get_data(
+    second = hook(api, "gather", call_form(sid, Digits=""), attempt=attempt_id, q="claim", t=1).get_data(
         as_text=True
     )
     assert "Goodbye" in second and "<Gather" not in second
-    hook(hapi, "status", call_form(sid, CallStatus="completed", AnsweredBy="human"), attempt=attempt_id)
+    hook(api, "status", call_form(sid, CallStatus="completed", AnsweredBy="human"), attempt=attempt_id)
     with session_factory() as s:
         cb = s.get(Callback, callback_id)
         assert cb.verdict is None and cb.state == "scheduled" and cb.next_channel == "sms"
 
 
-def test_answering_machine_is_not_an_answer(hapi, session_factory):
-    closed_with(hapi)
-    callback_id, attempt_id, sid = dial(hapi, session_factory)
+def test_answering_machine_is_not_an_answer(api, session_factory):
+    closed_with(api)
+    callback_id, attempt_id, sid = dial(api, session_factory)
     voice = hook(
-        hapi,
+        api,
         "voice",
         call_form(sid, CallStatus="in-progress", AnsweredBy="machine_start"),
         attempt=attempt_id,
@@ -245,15 +233,14 @@ def test_answering_machine_is_not_an_answer(hapi, session_factory):
         assert cb.state == "scheduled" and cb.next_channel == "sms" and cb.verdict is None
 
 
-def test_repeated_and_late_status_callbacks_are_harmless(hapi, session_factory):
-    closed_with(hapi)
-    callback_id, attempt_id, sid = dial(hapi, session_factory)
+def test_repeated_and_late_status_callbacks_are_harmless(api, session_factory):
+    closed_with(api)
+    callback_id, attempt_id, sid = dial(api, session_factory)
     for _ in range(3):
         assert (
-            hook(hapi, "status", call_form(sid, CallStatus="no-answer"), attempt=attempt_id).status_code
-            == 204
+            hook(api, "status", call_form(sid, CallStatus="no-answer"), attempt=attempt_id).status_code == 204
         )
-    hook(hapi, "status", call_form(sid, CallStatus="ringing"), attempt=attempt_id)  # late, out of order
+    hook(api, "status", call_form(sid, CallStatus="ringing"), attempt=attempt_id)  # late, out of order
     with session_factory() as s:
         cb = s.get(Callback, callback_id)
         assert cb.state == "scheduled" and cb.next_channel == "sms" and cb.automated_attempts == 1
@@ -261,14 +248,14 @@ def test_repeated_and_late_status_callbacks_are_harmless(hapi, session_factory):
         assert attempt.status == "not_answered"
 
 
-def test_status_before_the_job_recorded_the_sid_is_linked_by_the_attempt_in_the_url(hapi, session_factory):
-    closed_with(hapi)
+def test_status_before_the_job_recorded_the_sid_is_linked_by_the_attempt_in_the_url(api, session_factory):
+    closed_with(api)
     with session_factory() as s:
         cb = s.scalars(select(Callback)).one()
-        attempt_id = callbacks.start_attempt(s, cb.id, "voice", utcnow(), hapi.client.application.config)
+        attempt_id = callbacks.start_attempt(s, cb.id, "voice", utcnow(), api.client.application.config)
         s.commit()
     sid = "CA" + "c" * 32
-    assert hook(hapi, "status", call_form(sid, CallStatus="busy"), attempt=attempt_id).status_code == 204
+    assert hook(api, "status", call_form(sid, CallStatus="busy"), attempt=attempt_id).status_code == 204
     with session_factory() as s:
         attempt = s.get(ContactAttempt, attempt_id)
         assert attempt.provider_sid == sid and attempt.status == "not_answered"
@@ -277,13 +264,13 @@ def test_status_before_the_job_recorded_the_sid_is_linked_by_the_attempt_in_the_
 # --- texts -----------------------------------------------------------------------------------
 
 
-def _to_sms(hapi, session_factory) -> tuple[int, int, str]:
-    _, attempt_id, sid = dial(hapi, session_factory)
-    hook(hapi, "status", call_form(sid, CallStatus="no-answer"), attempt=attempt_id)
-    callback_id, sms_attempt, sms_sid = dial(hapi, session_factory, "sms", "SM" + "d" * 32)
+def _to_sms(api, session_factory) -> tuple[int, int, str]:
+    _, attempt_id, sid = dial(api, session_factory)
+    hook(api, "status", call_form(sid, CallStatus="no-answer"), attempt=attempt_id)
+    callback_id, sms_attempt, sms_sid = dial(api, session_factory, "sms", "SM" + "d" * 32)
     form = {"AccountSid": ACCOUNT, "MessageSid": sms_sid, "To": PHONE}
     assert (
-        hook(hapi, "sms-status", {**form, "MessageStatus": "delivered"}, attempt=sms_attempt).status_code
+        hook(api, "sms-status", {**form, "MessageStatus": "delivered"}, attempt=sms_attempt).status_code
         == 204
     )
     return callback_id, sms_attempt, sms_sid
@@ -299,42 +286,42 @@ def inbound(body: str, phone: str = PHONE) -> dict:
     }
 
 
-def test_unanswered_call_then_text_reply_decides(hapi, session_factory):
-    closed_with(hapi)
-    callback_id, sms_attempt, _ = _to_sms(hapi, session_factory)
-    nonsense = hook(hapi, "sms", inbound("maybe"))
+def test_unanswered_call_then_text_reply_decides(api, session_factory):
+    closed_with(api)
+    callback_id, sms_attempt, _ = _to_sms(api, session_factory)
+    nonsense = hook(api, "sms", inbound("maybe"))
     assert "did not understand" in nonsense.get_data(as_text=True)
-    reply = hook(hapi, "sms", inbound("1"))
+    reply = hook(api, "sms", inbound("1"))
     assert reply.status_code == 200 and "Thank you" in reply.get_data(as_text=True)
     with session_factory() as s:
         cb = s.get(Callback, callback_id)
         assert (cb.state, cb.verdict, cb.answer_channel) == ("resolved", "confirmed", "sms")
     # The same text delivered again changes nothing.
     before = state(session_factory)
-    hook(hapi, "sms", inbound("2"))
+    hook(api, "sms", inbound("2"))
     assert state(session_factory)["callbacks"] == before["callbacks"]
 
 
 @pytest.mark.parametrize("word", ["STOP", "unsubscribe", "Cancel", "QUIT", "end", "STOPALL"])
-def test_stop_words_opt_out_and_hand_the_callback_to_people(hapi, session_factory, word):
-    closed_with(hapi)
-    callback_id, _, _ = _to_sms(hapi, session_factory)
-    response = hook(hapi, "sms", inbound(word))
+def test_stop_words_opt_out_and_hand_the_callback_to_people(api, session_factory, word):
+    closed_with(api)
+    callback_id, _, _ = _to_sms(api, session_factory)
+    response = hook(api, "sms", inbound(word))
     assert response.status_code == 200 and "<Message" not in response.get_data(as_text=True)
     with session_factory() as s:
         assert s.scalars(select(OptOut.phone)).all() == [PHONE]
         cb = s.get(Callback, callback_id)
         assert cb.state == "human_queue" and cb.escalation_reason == "opted_out"
-    hook(hapi, "sms", inbound("START"))
+    hook(api, "sms", inbound("START"))
     with session_factory() as s:
         assert s.scalars(select(OptOut)).all() == []
 
 
-def test_phone_numbers_never_reach_the_log_in_full(hapi, session_factory, caplog):
+def test_phone_numbers_never_reach_the_log_in_full(api, session_factory, caplog):
     caplog.set_level(logging.DEBUG)
-    closed_with(hapi)
-    _to_sms(hapi, session_factory)
-    hook(hapi, "sms", inbound("STOP"))
+    closed_with(api)
+    _to_sms(api, session_factory)
+    hook(api, "sms", inbound("STOP"))
     assert any("opted out" in r.getMessage() for r in caplog.records)
     assert not [
         r.getMessage() for r in caplog.records if PHONE in r.getMessage() or PHONE[1:] in r.getMessage()
@@ -365,8 +352,8 @@ def test_webhooks_are_rate_limited_per_address(settings, session_factory):
         app.extensions["dispatch.engine"].dispose()
 
 
-def test_webhooks_are_documented_without_bearer_auth(hapi):
-    spec = hapi.client.get("/openapi.json").get_json()
+def test_webhooks_are_documented_without_bearer_auth(api):
+    spec = api.client.get("/openapi.json").get_json()
     for name in ("voice", "gather", "status", "sms", "sms-status"):
         op = spec["paths"][f"/api/v1/twilio/{name}"]["post"]
         assert op["security"] == []
