@@ -3,9 +3,9 @@ leases, answers and what a verdict does (complaint, reopened order, provider und
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from dispatch.audit import callbacks, trail
 from dispatch.audit.callbacks import CustomerAnswer
@@ -232,6 +232,48 @@ def test_queue_puts_risky_claims_and_risky_providers_first(api, session_factory,
     assert api.get("/api/v1/callbacks", "provider:SPR-HEAT").status_code == 403
     assert api.get("/api/v1/callbacks", None).status_code == 401
     assert api.get("/api/v1/callbacks?limit=1", "callback").get_json()[0]["work_order_id"] == risky
+
+
+def test_customers_who_may_be_called_now_come_first_however_long_the_backlog(api, session_factory, cfg):
+    # 1,001 urgent "not home" callbacks in Springfield (Chicago time) and one routine one in
+    # Riverton (Denver time). At 20:30 in Chicago, 19:30 in Denver, with calling hours 09:00-20:00,
+    # only Riverton may be called: it must head the queue, not sit behind the whole backlog.
+    _, urgent = _to_queue(api, session_factory, cfg, "customer_not_home", phone="+1 217 555 0102")
+    callable_order, _ = _to_queue(
+        api,
+        session_factory,
+        cfg,
+        "completed",
+        city="Riverton",
+        provider="RIV-PRO",
+        installer=4,
+        phone="+1 303 555 0103",
+    )
+    with session_factory() as session:
+        # The 1,000 copies are status checks of the same order, one per day (the constraints allow
+        # only one verification per visit); the queue ranks every purpose alike.
+        kept = ", ".join(
+            c.name
+            for c in Callback.__table__.columns
+            if c.name not in ("id", "visit_id", "purpose", "check_day")
+        )
+        session.execute(
+            text(
+                f"INSERT INTO callbacks ({kept}, purpose, check_day) SELECT {kept}, 'status_check', current_date + n"
+                " FROM callbacks, generate_series(1, 1000) AS n WHERE id = :id"
+            ),
+            {"id": urgent},
+        )
+        session.commit()
+    evening = datetime(2027, 1, 15, 2, 30, tzinfo=UTC)  # 20:30 CST, 19:30 MST
+    hours = {**cfg, "CALLING_HOURS_START": "09:00", "CALLING_HOURS_END": "20:00"}
+    agent = agent_actor(session_factory)
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).where(Callback.state == "human_queue")) == 1002
+        queue = callbacks.human_queue(session, agent, hours, now=evening, limit=3)
+    assert [item.callback.work_order_id for item in queue][:1] == [callable_order]
+    assert [item.callable_now for item in queue] == [True, False, False]
+    assert queue[0].local_time.hour == 19 and queue[1].local_time.hour == 20
 
 
 def test_two_agents_never_hold_the_same_callback_and_an_abandoned_lease_expires(api, session_factory, cfg):

@@ -1120,8 +1120,26 @@ def human_queue(
     """
     settings = _cfg(settings)
     now = now or utcnow()
-    rows = session.scalars(
-        select(Callback)
+    rates = provider_contradiction_rates(session, settings, now)
+    threshold = int(settings["CALLBACK_HIGH_RISK_PERCENT"])
+    percents = {pid: round(100 * bad / total) for pid, (bad, total) in rates.items() if total}
+    high_risk = [pid for pid, percent in percents.items() if percent >= threshold]
+    # Whether a customer may be called now depends only on their time zone: a handful of zones,
+    # so the database can rank the whole backlog (a night-time zone's urgent callbacks must not
+    # push the ones that can be called now out of sight).
+    zones = session.scalars(select(City.timezone).distinct()).all()
+    callable_zones = [tz for tz in zones if scheduling.in_calling_hours(now, tz, settings)]
+    mine = (
+        (Callback.state == CS.CLAIMED)
+        & (Callback.lease_holder_id == actor.user_id)
+        & (Callback.lease_until >= now)
+    )
+    score = Callback.priority + case((Callback.provider_id.in_(high_risk), HIGH_RISK_PROVIDER_BONUS), else_=0)
+    rows = session.execute(
+        select(Callback, City.timezone)
+        .join(WorkOrder, WorkOrder.id == Callback.work_order_id)
+        .join(Customer, Customer.id == WorkOrder.customer_id)
+        .join(City, City.id == Customer.city_id)
         .where(
             or_(
                 (Callback.state == CS.HUMAN_QUEUE) & (Callback.due_at <= now),
@@ -1129,30 +1147,30 @@ def human_queue(
                 (Callback.state == CS.CLAIMED) & (Callback.lease_holder_id == actor.user_id),
             )
         )
-        .order_by(Callback.priority.desc(), Callback.due_at, Callback.id)
-        .limit(1000)  # bounded: the ranking below is done on at most this many
+        .order_by(
+            case((mine, 0), else_=1),
+            case((City.timezone.in_(callable_zones), 0), else_=1),
+            score.desc(),
+            Callback.due_at,
+            Callback.id,
+        )
+        .limit(limit)
     ).unique()
-    rates = provider_contradiction_rates(session, settings, now)
-    threshold = int(settings["CALLBACK_HIGH_RISK_PERCENT"])
     items = []
-    for cb in rows:
-        bad, total = rates.get(cb.provider_id, (0, 0)) if cb.provider_id else (0, 0)
-        percent = round(100 * bad / total) if total else None
-        high = percent is not None and percent >= threshold
-        tz = _tz(cb)
+    for cb, tz in rows:
+        percent = percents.get(cb.provider_id) if cb.provider_id else None
         items.append(
             QueueItem(
                 callback=cb,
                 provider_contradiction_percent=percent,
-                high_risk_provider=high,
-                score=cb.priority + (HIGH_RISK_PROVIDER_BONUS if high else 0),
-                callable_now=scheduling.in_calling_hours(now, tz, settings),
+                high_risk_provider=percent is not None and percent >= threshold,
+                score=cb.priority + (HIGH_RISK_PROVIDER_BONUS if cb.provider_id in high_risk else 0),
+                callable_now=tz in callable_zones,
                 local_time=scheduling.local_time(now, tz),
                 mine=cb.state == CS.CLAIMED and cb.lease_holder_id == actor.user_id and cb.lease_until >= now,
             )
         )
-    items.sort(key=lambda i: (not i.mine, not i.callable_now, -i.score, i.callback.due_at, i.callback.id))
-    return items[:limit]
+    return items
 
 
 def get_callback(session: Session, callback_id: int) -> Callback:
