@@ -28,6 +28,13 @@ class KeyReused(DomainError):
 
     status = 422
 
+    @classmethod
+    def by_another_request(cls) -> KeyReused:
+        return cls(
+            "this Idempotency-Key was used with a different request",
+            {"Idempotency-Key": ["was used with a different request"]},
+        )
+
 
 def request_fingerprint(method: str, path: str, body: Any) -> str:
     """A stable hash of what was asked: the same JSON in any key order hashes the same."""
@@ -85,10 +92,7 @@ def claim(
             )
         ).one()
         if record.request_hash != fingerprint:
-            raise KeyReused(
-                "this Idempotency-Key was used with a different request",
-                {"Idempotency-Key": ["was used with a different request"]},
-            )
+            raise KeyReused.by_another_request()
         if record.completed:
             return Replay(record.response_status or 200, record.response_body)
         taken = session.execute(
@@ -100,6 +104,31 @@ def claim(
         if taken:
             return None
         raise Conflict("a request with this Idempotency-Key is still being processed")
+
+
+def stored(session: Session, user_id: int, key: str, fingerprint: str) -> Replay | None:
+    """The response stored under a live key, for a path that keeps its keys elsewhere (sales with
+    `Prefer: respond-async`): a key first used without that preference answers the same there.
+
+    None when the key is unused or expired (or its request died before answering); raises
+    KeyReused for another request, Conflict while the first one is still running.
+    """
+    record = session.scalars(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.expires_at >= utcnow(),
+        )
+    ).first()
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise KeyReused.by_another_request()
+    if record.completed:
+        return Replay(record.response_status or 200, record.response_body)
+    if record.locked_until >= utcnow():
+        raise Conflict("a request with this Idempotency-Key is still being processed")
+    return None
 
 
 def complete(session: Session, user_id: int, key: str, status: int, body: Any) -> None:

@@ -100,16 +100,8 @@ def accept(
         .scalar()
     )
     if inserted is None:  # the key was used before (or by a request committed just now)
-        first = session.scalars(
-            select(SaleReceipt).where(
-                SaleReceipt.reported_by_id == actor.user_id, SaleReceipt.idempotency_key == key
-            )
-        ).one()
-        if first.request_hash != request_hash:
-            raise KeyReused(
-                "this Idempotency-Key was used with a different request",
-                {"Idempotency-Key": ["was used with a different request"]},
-            )
+        first = by_key(session, actor.user_id, key, request_hash)
+        assert first is not None, "ON CONFLICT found a receipt under this key"
         return first, True
     # Checked after the INSERT so that a retry replays even if the sale would now be refused
     # (its serial number registered by the first attempt); a refusal rolls the INSERT back.
@@ -123,6 +115,16 @@ def accept(
         status=ReceiptStatus.ACCEPTED.value,
     )
     return receipt, False
+
+
+def by_key(session: Session, user_id: int, key: str | None, request_hash: str) -> SaleReceipt | None:
+    """The receipt kept under this caller's Idempotency-Key; KeyReused if it was another request."""
+    first = session.scalars(
+        select(SaleReceipt).where(SaleReceipt.reported_by_id == user_id, SaleReceipt.idempotency_key == key)
+    ).first()
+    if first is not None and first.request_hash != request_hash:
+        raise KeyReused.by_another_request()
+    return first
 
 
 def _visible(actor: Actor):

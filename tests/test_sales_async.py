@@ -125,6 +125,40 @@ def test_a_retry_with_the_same_key_replays_the_receipt_even_after_registration(a
     assert count(session_factory, SaleReceipt) == 1
 
 
+def test_a_retry_that_drops_or_adds_the_preference_still_creates_nothing_twice(api, session_factory):
+    # A shop system that posted with `Prefer: respond-async`, timed out, and retries without it
+    # (or the other way round) gets the first answer back: one sale, never two.
+    body = sale_body(serial="KEYED-2")
+    first = post_async(api, body, key="pos-9-sale-1")
+    assert first.status_code == 202
+    register(session_factory)
+    for _ in range(2):  # the second retry is replayed from the key's own record
+        retry = api.client.post(
+            "/api/v1/sales", json=body, headers=api.headers("sales", **{"Idempotency-Key": "pos-9-sale-1"})
+        )
+        assert retry.status_code == 202, retry.get_json()
+        assert retry.get_json()["id"] == first.get_json()["id"]
+        assert retry.headers["Idempotent-Replayed"] == "true"
+    assert (count(session_factory, SaleReceipt), count(session_factory, Sale)) == (1, 1)
+
+    body = sale_body(serial="KEYED-3")
+    sync = api.client.post(
+        "/api/v1/sales", json=body, headers=api.headers("sales", **{"Idempotency-Key": "pos-9-sale-2"})
+    )
+    assert sync.status_code == 201
+    retry = post_async(api, body, key="pos-9-sale-2")
+    assert retry.status_code == 201 and retry.get_json() == sync.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert (count(session_factory, SaleReceipt), count(session_factory, Sale)) == (1, 2)
+
+    # The same key with another sale is refused in either mode, and nothing is kept.
+    other = post_async(api, sale_body(serial="KEYED-4"), key="pos-9-sale-2")
+    assert other.status_code == 422 and "Idempotency-Key" in other.get_json()["errors"]
+    other = post_async(api, sale_body(serial="KEYED-4"), key="pos-9-sale-1", prefer="")  # no preference
+    assert other.status_code == 422 and "Idempotency-Key" in other.get_json()["errors"]
+    assert (count(session_factory, SaleReceipt), count(session_factory, Sale)) == (1, 2)
+
+
 def test_a_sale_that_can_no_longer_be_registered_is_rejected_with_the_field(api, session_factory):
     # Two shops report the same serial number before either is registered: both are accepted
     # (neither is registered yet), the second is rejected when its turn comes.

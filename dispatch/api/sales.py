@@ -7,11 +7,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from dispatch import intake, sale_receipts
+from dispatch import idempotency, intake, sale_receipts
 from dispatch.api.context import actor, catalogue, db, setting
 from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
 from dispatch.api.schemas import SaleIn, SaleOut, SaleReceiptOut, SaleReceiptPageOut, SaleReceiptQuery
-from dispatch.api.security import IDEMPOTENCY_HEADER, request_fingerprint, requires, writes
+from dispatch.api.security import IDEMPOTENCY_HEADER, replayed, request_fingerprint, requires, writes
 from dispatch.models import Role
 
 blp = Blueprint("sales", __name__, url_prefix="/api/v1", description="Report sales")
@@ -57,16 +57,7 @@ def _report(data: dict) -> intake.SaleReport:
 _RECEIPT_OUT = SaleReceiptOut()  # built once: a schema's construction costs more than its dump
 
 
-def _accept(report: intake.SaleReport):
-    receipt, replayed = sale_receipts.accept(
-        db(),
-        actor(),
-        report,
-        catalogue=catalogue(city=report.customer["city"], models=[i["model"] for i in report.items]),
-        region=setting("DEFAULT_REGION"),
-        key=request.headers.get("Idempotency-Key"),
-        request_hash=request_fingerprint(),
-    )
+def _receipt_response(receipt, *, replayed: bool):
     # A Response, so that flask-smorest passes it through instead of dumping it as a SaleOut.
     response = jsonify(_RECEIPT_OUT.dump(sale_receipts.ReceiptView(receipt)))
     response.status_code = 202
@@ -75,6 +66,24 @@ def _accept(report: intake.SaleReport):
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _accept(report: intake.SaleReport, key: str | None):
+    if key is not None:
+        # A key first used without `Prefer: respond-async` answers as it did then.
+        first = idempotency.stored(db(), actor().user_id, key, request_fingerprint())
+        if first is not None:
+            return replayed(first)
+    receipt, again = sale_receipts.accept(
+        db(),
+        actor(),
+        report,
+        catalogue=catalogue(city=report.customer["city"], models=[i["model"] for i in report.items]),
+        region=setting("DEFAULT_REGION"),
+        key=key,
+        request_hash=request_fingerprint(),
+    )
+    return _receipt_response(receipt, replayed=again)
 
 
 @blp.route("/sales")
@@ -97,11 +106,18 @@ class Sales(MethodView):
 
         With `Prefer: respond-async` the same checks run (a bad sale is still a 422 naming the
         field) and the sale is kept as a receipt, answered `202` with its `Location`; the worker
-        registers it within seconds. Its Idempotency-Key replays the same receipt.
+        registers it within seconds. Its Idempotency-Key replays the same receipt, with or
+        without the preference; a key first used without it replays the first answer either way.
         """
         report = _report(data)
+        key = request.headers.get("Idempotency-Key")
         if prefers_async():
-            return _accept(report)
+            return _accept(report, key)
+        if key is not None:
+            # A key first used with `Prefer: respond-async` answers with its receipt, as it did then.
+            receipt = sale_receipts.by_key(db(), actor().user_id, key, request_fingerprint())
+            if receipt is not None:
+                return _receipt_response(receipt, replayed=True)
         return intake.report_sale(
             db(),
             actor(),

@@ -96,9 +96,7 @@ def writes(view: Callable | None = None, *, view_keeps_key: Callable[[], bool] |
                 ttl_hours=setting("IDEMPOTENCY_TTL_HOURS"),
             )
             if replay is not None:
-                response = Response(json.dumps(replay.body), replay.status, mimetype="application/json")
-                response.headers["Idempotent-Replayed"] = "true"
-                return response
+                return replayed(replay)
         try:
             response = view(*args, **kwargs)
             if key is not None and 200 <= response.status_code < 300:
@@ -110,6 +108,13 @@ def writes(view: Callable | None = None, *, view_keeps_key: Callable[[], bool] |
             raise
 
     return wrapper
+
+
+def replayed(replay: idempotency.Replay) -> Response:
+    """The stored first response to an Idempotency-Key, marked as replayed."""
+    response = Response(json.dumps(replay.body), replay.status, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _undo(user_id: int, key: str | None) -> None:
