@@ -19,6 +19,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from psycopg import errors
+from redis import Redis
+from rq import Queue
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
@@ -29,7 +31,9 @@ from dispatch.audit import trail
 from dispatch.config import DEFAULTS
 from dispatch.db import make_engine, make_session_factory
 from dispatch.models import AuditEvent
+from tests.conftest import REDIS
 from tests.helpers import Api
+from tests.procs import isolated_env, start_worker, wait_until
 
 APP_ROLE = DEFAULTS["DATABASE_APP_ROLE"]
 DISPATCH = str(Path(__import__("sys").executable).parent / "dispatch")
@@ -232,6 +236,30 @@ def test_a_cut_off_tail_or_a_rehashed_chain_fails_against_a_recorded_anchor(
     assert _verify(worker_env).returncode == 0  # a perfect forgery of the chain ...
     forged = _verify(worker_env, "--anchor", anchor)
     assert forged.returncode == 1 and "anchored event has another hash" in forged.stderr
+
+
+def test_the_hourly_anchor_job_writes_the_head_to_the_worker_log(
+    database_url, worker_env, some_events, tmp_path
+):
+    """`rq cron` runs log_audit_anchor every hour; a real worker shows its line, with time and level."""
+    head = _verify(worker_env).stdout.strip().rsplit("head ", 1)[1]
+    env = isolated_env(tmp_path, "anchor", DATABASE_URL=database_url, REDIS_URL=REDIS)
+    queue = Queue(f"{env['DISPATCH_QUEUE_PREFIX']}-default", connection=Redis.from_url(REDIS))
+    worker = start_worker(env, scheduler=False)
+    try:
+        job = queue.enqueue("dispatch.jobs.tasks.log_audit_anchor")
+        wait_until(
+            lambda: job.refresh() or job.get_status() == "finished",
+            what=f"the anchor job:\n{worker.output()}",
+        )
+        assert job.return_value() == head
+        wait_until(lambda: f"audit anchor {head}" in worker.output(), timeout=5, what="the anchor in the log")
+        line = next(x for x in worker.output().splitlines() if f"audit anchor {head}" in x)
+        assert " INFO dispatch.jobs.tasks audit anchor " in line, line
+    finally:
+        worker.stop()
+        queue.delete(delete_jobs=True)
+    assert _verify(worker_env, "--anchor", head).returncode == 0
 
 
 def test_concurrent_writers_build_one_unbroken_chain(engine, session_factory):

@@ -98,10 +98,7 @@ def write_pending(session: Session) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_ID})
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    seq, prev = head(session)
     for event in pending:
         seq += 1
         event.seq = seq
@@ -109,6 +106,14 @@ def write_pending(session: Session) -> None:
         event.hash = prev = event_digest(event, prev)
         session.add(event)
     session.flush()
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The last event's (seq, hash): (0, GENESIS) for an empty trail. As `SEQ:HASH`, an anchor."""
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (last.seq, last.hash) if last else (0, GENESIS)
 
 
 def discard_pending(session: Session, *_args) -> None:

@@ -3,7 +3,13 @@
 from rq import cron
 
 from dispatch.jobs.runtime import queue_name
-from dispatch.jobs.tasks import plan_status_checks, register_sales, relay_outbox, sweep_callbacks
+from dispatch.jobs.tasks import (
+    log_audit_anchor,
+    plan_status_checks,
+    register_sales,
+    relay_outbox,
+    sweep_callbacks,
+)
 
 # The outbox relay: every second, so that a job requested by a commit starts within a second or so.
 # A relay copy not started within 5 s is dropped (ttl) and none keeps a result: when the worker is
@@ -16,3 +22,5 @@ cron.register(register_sales, queue_name=queue_name("default"), interval=1, ttl=
 # only one cron process run it at a time); status checks for booked orders left open at day's end.
 cron.register(sweep_callbacks, queue_name=queue_name("default"), interval=60, ttl=60, result_ttl=600)
 cron.register(plan_status_checks, queue_name=queue_name("default"), interval=300, ttl=300, result_ttl=600)
+# The audit trail's head, written to the log every hour: anchors kept outside the database.
+cron.register(log_audit_anchor, queue_name=queue_name("default"), interval=3600, ttl=600, result_ttl=86400)

@@ -7,8 +7,15 @@ import logging
 from rq import Retry
 
 from dispatch import notices, outbox, sale_receipts
-from dispatch.audit import callbacks
-from dispatch.jobs.runtime import OUTBOX_JOB_PREFIX, job_session, queue, redis_connection, settings
+from dispatch.audit import callbacks, trail
+from dispatch.jobs.runtime import (
+    OUTBOX_JOB_PREFIX,
+    job_session,
+    queue,
+    redis_connection,
+    session_factory,
+    settings,
+)
 from dispatch.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -57,6 +64,20 @@ def plan_status_checks() -> int:
     """Give booked orders still open after their booked day a status check (cron; once per day)."""
     with job_session() as session:
         return callbacks.plan_status_checks(session, settings())
+
+
+def log_audit_anchor() -> str:
+    """Write the audit trail's head (`SEQ:HASH`) to the log, hourly from `rq cron`.
+
+    Logs leave the database host (journald, syslog, a log service), so they keep anchors that no
+    one with the database alone can change: `dispatch audit verify --anchor SEQ:HASH` with one of
+    them catches a cut-off tail or a rewritten and re-hashed chain.
+    """
+    with session_factory()() as session:
+        seq, digest = trail.head(session)
+    anchor = f"{seq}:{digest}"
+    log.info("audit anchor %s (check with: dispatch audit verify --anchor %s)", anchor, anchor)
+    return anchor
 
 
 def _send_to_queue(connection):

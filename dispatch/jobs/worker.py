@@ -14,6 +14,8 @@ RQ marks it abandoned, and Dispatch's jobs are safe to run again (the outbox han
 again, the callback sweep re-requests due attempts).
 """
 
+import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +26,23 @@ from rq.worker import SimpleWorker
 
 import dispatch.jobs.callbacks  # noqa: F401 - imported once, before the first job
 import dispatch.jobs.tasks  # noqa: F401
+
+
+def _log_jobs_like_the_worker(level: str) -> None:
+    """Show the jobs' own log lines (Dispatch's loggers) in the worker's output.
+
+    RQ sets up a handler for its `rq.worker` logger only: a job's `log.info` (an attempt placed,
+    a receipt registered, the audit anchor) went nowhere, and its warnings came out bare through
+    Python's last-resort handler, without time, level or logger. Left alone when the process has
+    logging set up already.
+    """
+    logger = logging.getLogger("dispatch")
+    if logger.hasHandlers():
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 class DispatchWorker(SimpleWorker):
@@ -55,6 +74,7 @@ class DispatchWorker(SimpleWorker):
 
         from dispatch.jobs import runtime
 
+        _log_jobs_like_the_worker(runtime.settings()["LOG_LEVEL"])
         # Connect once now, so that a wrong DATABASE_URL stops the worker at start, not at a job.
         with runtime.session_factory()() as session:
             session.execute(text("SELECT 1"))
