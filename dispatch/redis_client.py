@@ -20,6 +20,12 @@ from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from dispatch.config import ConfigError
 
+# For the master, in jobs, the relay, the worker and cron: a command not answered in this long means
+# its host is gone (jobs use no blocking commands; a worker raises the read timeout itself above its
+# blocking dequeue's wait).
+MASTER_CONNECT_TIMEOUT_SECONDS = 5.0
+MASTER_SOCKET_TIMEOUT_SECONDS = 30.0
+
 # A Sentinel answers at once; one that has not answered within this (its host gone, its packets
 # dropped) is skipped for the next address in REDIS_SENTINELS. redis-py's default is no timeout:
 # discovery then waits on the first dead Sentinel for ever and never asks the others.

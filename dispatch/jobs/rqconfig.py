@@ -17,9 +17,6 @@ from dispatch import redis_client
 from dispatch.config import ConfigError
 from dispatch.jobs import runtime
 
-# A command to the master that has not answered in this long means its host is gone.
-MASTER_SOCKET_TIMEOUT_SECONDS = 30.0
-
 
 def rq_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """RQ's REDIS_URL, or its SENTINEL dictionary when REDIS_SENTINELS is set."""
@@ -35,12 +32,11 @@ def rq_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "DB": auth.get("db", 0),
         "USERNAME": auth.get("username"),
         "PASSWORD": auth.get("password"),
-        # The master's connections (a worker raises this above its blocking dequeue's wait).
-        "SOCKET_TIMEOUT": MASTER_SOCKET_TIMEOUT_SECONDS,
+        "SOCKET_TIMEOUT": redis_client.MASTER_SOCKET_TIMEOUT_SECONDS,
         # The connection class make_redis uses (RQ hands these to Sentinel(...)); see its docstring.
         "CONNECTION_KWARGS": {
             "connection_class": redis_client.SentinelConnection,
-            "socket_connect_timeout": MASTER_SOCKET_TIMEOUT_SECONDS,
+            "socket_connect_timeout": redis_client.MASTER_CONNECT_TIMEOUT_SECONDS,
         },
         # Without these RQ asks the Sentinels with no timeout, so one dead Sentinel host would hang
         # the worker's or cron's start (and every reconnection) however many others answer.

@@ -17,10 +17,9 @@ from redis import Redis
 from rq import Queue, get_current_job
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch import logs, outbox
+from dispatch import logs, outbox, redis_client
 from dispatch.config import load_settings
 from dispatch.db import make_engine, make_session_factory
-from dispatch.redis_client import make_redis
 
 QUEUE_NAMES = ("default",)
 
@@ -89,9 +88,13 @@ def redis_connection() -> Redis:
     """This installation's Redis (REDIS_URL, or the master its Sentinels name) for RQ and jobs.
 
     With timeouts: a job or the relay whose Redis host vanished fails (and is retried, or handed
-    over again) instead of waiting for its job timeout. Jobs use no blocking commands.
+    over again) instead of waiting for its job timeout.
     """
-    return make_redis(settings(), socket_connect_timeout=5, socket_timeout=30)
+    return redis_client.make_redis(
+        settings(),
+        socket_connect_timeout=redis_client.MASTER_CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=redis_client.MASTER_SOCKET_TIMEOUT_SECONDS,
+    )
 
 
 def queue_name(name: str = "default", prefix: str | None = None) -> str:
