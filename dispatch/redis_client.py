@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from redis import Redis
 from redis.backoff import NoBackoff
@@ -96,6 +97,16 @@ def master_auth(settings: Mapping[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL: {exc}") from None
     return {k: parsed[k] for k in ("username", "password", "db") if parsed.get(k) is not None}
+
+
+def url_with_timeouts(url: str) -> str:
+    """REDIS_URL with the master timeouts as query options, unless it sets its own (for tools such
+    as RQ's command line, which take a URL and nothing else)."""
+    base, _, raw = url.partition("?")  # not urlsplit: it would turn unix:///path into unix:/path
+    query = dict(parse_qsl(raw))
+    query.setdefault("socket_connect_timeout", str(MASTER_CONNECT_TIMEOUT_SECONDS))
+    query.setdefault("socket_timeout", str(MASTER_SOCKET_TIMEOUT_SECONDS))
+    return f"{base}?{urlencode(query)}"
 
 
 def redis_configured(settings: Mapping[str, Any]) -> bool:

@@ -24,7 +24,8 @@ def rq_settings(settings: dict[str, Any]) -> dict[str, Any]:
     if not sentinels:
         if not settings.get("REDIS_URL"):
             raise ConfigError("neither REDIS_URL nor REDIS_SENTINELS is set")
-        return {"REDIS_URL": settings["REDIS_URL"], "SENTINEL": None}
+        # With timeouts: `rq cron` waited for ever on a Redis host that vanished without a reset.
+        return {"REDIS_URL": redis_client.url_with_timeouts(settings["REDIS_URL"]), "SENTINEL": None}
     auth = redis_client.master_auth(settings)
     sentinel = {
         "INSTANCES": sentinels,
