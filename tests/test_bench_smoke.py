@@ -78,6 +78,11 @@ def test_bench_quick_run_prints_every_table_with_no_errors(tmp_path: Path):
         c for c in rows if c["cells"].get("what") == "callbacks to verdict (1 worker + rq cron, simulator)"
     )
     assert verdicts["cells"]["orders"] >= 10, month
+    # Where the month's CPU went: the API served every phase; job workers carried the callbacks.
+    cpu = {r["cells"]["phase"]: r["cells"] for r in rows if r["table"].startswith("month: CPU")}
+    assert set(cpu) == {"sales", "closings", "callbacks"}, cpu
+    assert all(c["api (gunicorn)"] > 0 and c["postgresql"] > 0 for c in cpu.values()), cpu
+    assert cpu["callbacks"]["job workers"] > 0, cpu
     # The databases it made are gone (other runs may be going on beside this one).
     import psycopg
 

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import psycopg
 
+from dispatch.bench import cpu as cpu_use
 from dispatch.bench import load, memory
 
 BIN = Path(sys.executable).parent
@@ -1036,6 +1037,43 @@ def wait_drained(bench: Bench, waiting: Callable[[], int], worker: Server, stall
         time.sleep(0.2)
 
 
+def month_cpu(server: Server) -> cpu_use.CpuUse:
+    """CPU time by role over the month's phases (job workers and cron are added as they start)."""
+    cpu = cpu_use.CpuUse()
+    cpu.track("api (gunicorn)", server.pid, children_only=True)
+    cpu.track_named("postgresql", "postgres")
+    cpu.track_named("redis", "redis-server")
+    cpu.track_named("wrk (load)", "wrk")
+    cpu.start()
+    return cpu
+
+
+def track_jobs(cpu: cpu_use.CpuUse, procs: list[Server]) -> list[Server]:
+    """Count `start_worker`'s processes ([cron, *workers]) in `cpu`; returns them."""
+    cron, *workers = procs
+    cpu.track("rq cron", cron.pid)
+    for worker in workers:
+        cpu.track("job workers", worker.pid)
+    return procs
+
+
+def cpu_rows(bench: Bench, cpu: cpu_use.CpuUse, orders: dict[str, int]) -> None:
+    """The month's CPU table: per phase, CPU milliseconds per order by role, and how busy the machine was."""
+    roles = ["api (gunicorn)", "job workers", "rq cron", "postgresql", "redis", "wrk (load)"]
+    for phase in cpu.phases:
+        n = max(orders[phase.label], 1)
+        busy = phase.machine - phase.idle
+        bench.add(
+            "month: CPU ms per order, by process",
+            phase=phase.label,
+            **{role: 1000 * phase.by_role.get(role, 0.0) / n for role in roles},
+            **{
+                "rest": 1000 * (busy - sum(phase.by_role.values())) / n,
+                "machine busy": f"{100 * busy / max(phase.machine, 1e-9):.0f}%",
+            },
+        )
+
+
 def phase_month(bench: Bench, db: str, server: Server) -> None:
     """A month's orders from sale to verdict through the real API, `rq cron` and one worker."""
     n = bench.args.month
@@ -1084,10 +1122,11 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
             "UPDATE work_orders SET state = 'cancelled' WHERE state IN ('pending', 'booked', 'unassigned')"
         )
         base_callbacks = conn.execute("SELECT coalesce(max(id), 0) FROM callbacks").fetchone()[0]
+    cpu = month_cpu(server)
     if intake == "async":
         # As in production, the worker and rq cron run while sales arrive and register them as
         # they come; the replay goes on to the closings once every receipt is registered.
-        procs = start_worker(bench, env, bench.args.month_workers)
+        procs = track_jobs(cpu, start_worker(bench, env, bench.args.month_workers))
         wait_listening(procs[-1])
         base_receipts = q("SELECT count(*) FROM sale_receipts")
         t0 = time.perf_counter()
@@ -1102,11 +1141,13 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
             bench, lambda: q("SELECT count(*) FROM sale_receipts WHERE status = 'accepted'"), procs[-1]
         )
         t_sales = time.perf_counter() - t0
+        cpu.sample()  # the workers' last CPU time, before they exit
         stop(bench, *procs)
     else:
         t_sales = drive(
             bench, server.url, make_sales, lambda: base_sales + n - q("SELECT count(*) FROM sales"), rate
         )
+    cpu.phase("sales")
     open_sql = "SELECT count(*) FROM work_orders WHERE state IN ('pending', 'booked')"
     t_close = drive(
         bench,
@@ -1115,8 +1156,9 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
         lambda: q(open_sql),
         rate,
     )
+    cpu.phase("closings")
     workers = bench.args.month_workers
-    cron, *job_workers = start_worker(bench, env, workers)
+    cron, *job_workers = track_jobs(cpu, start_worker(bench, env, workers))
     t0 = time.perf_counter()
     done_sql = f"SELECT count(*) FROM callbacks WHERE verdict IS NOT NULL AND id > {base_callbacks}"
     last, last_change = -1, time.perf_counter()
@@ -1145,6 +1187,8 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
                 break
             time.sleep(1)
     t_verdicts = time.perf_counter() - t0
+    cpu.phase("callbacks")
+    cpu.stop()
     verdicts = dict(
         psycopg.connect(bench.conninfo(db))
         .execute(f"SELECT verdict, count(*) FROM callbacks WHERE id > {base_callbacks} GROUP BY verdict")
@@ -1171,6 +1215,7 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
         **{"per s": done / t_verdicts},
     )
     bench.add("month", orders=n, what="sale to verdict, wall", seconds=total, **{"per s": n / total})
+    cpu_rows(bench, cpu, {"sales": n, "closings": n, "callbacks": done})
     if workers == 1:  # the jobs table compares one worker with one worker's no-op jobs
         bench.add(
             "jobs",
