@@ -69,6 +69,9 @@ def _receipt_response(receipt, *, replayed: bool):
 
 
 def _accept(report: intake.SaleReport, key: str | None):
+    # Before the request's first query: a reload of the catalogue reads on a connection of its own,
+    # and on SQLite every transaction holds the write lock (it would wait on this request's).
+    known = catalogue(city=report.customer["city"], models=[i["model"] for i in report.items])
     if key is not None:
         # A key first used without `Prefer: respond-async` answers as it did then.
         first = idempotency.stored(db(), actor().user_id, key, request_fingerprint())
@@ -78,7 +81,7 @@ def _accept(report: intake.SaleReport, key: str | None):
         db(),
         actor(),
         report,
-        catalogue=catalogue(city=report.customer["city"], models=[i["model"] for i in report.items]),
+        catalogue=known,
         region=setting("DEFAULT_REGION"),
         key=key,
         request_hash=request_fingerprint(),
