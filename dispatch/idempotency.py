@@ -48,6 +48,15 @@ class Replay:
     body: Any
 
 
+def _first_answer(record: IdempotencyRecord, fingerprint: str) -> Replay | None:
+    """The stored answer of a key's first request; KeyReused if this is another request."""
+    if record.request_hash != fingerprint:
+        raise KeyReused.by_another_request()
+    if record.completed:
+        return Replay(record.response_status or 200, record.response_body)
+    return None
+
+
 def claim(
     factory: sessionmaker[Session],
     user_id: int,
@@ -91,10 +100,9 @@ def claim(
                 IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
             )
         ).one()
-        if record.request_hash != fingerprint:
-            raise KeyReused.by_another_request()
-        if record.completed:
-            return Replay(record.response_status or 200, record.response_body)
+        replay = _first_answer(record, fingerprint)
+        if replay is not None:
+            return replay
         taken = session.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.id == record.id, IdempotencyRecord.locked_until < now)
@@ -122,10 +130,9 @@ def stored(session: Session, user_id: int, key: str, fingerprint: str) -> Replay
     ).first()
     if record is None:
         return None
-    if record.request_hash != fingerprint:
-        raise KeyReused.by_another_request()
-    if record.completed:
-        return Replay(record.response_status or 200, record.response_body)
+    replay = _first_answer(record, fingerprint)
+    if replay is not None:
+        return replay
     if record.locked_until >= utcnow():
         raise Conflict("a request with this Idempotency-Key is still being processed")
     return None

@@ -24,6 +24,10 @@ from tests.callbacks_support import (
 APP_SETTINGS = ALL_DAY
 
 
+# An order in Riverton (Denver time), served by RIV-PRO and its installer.
+RIVERTON = {"city": "Riverton", "provider": "RIV-PRO", "installer": 4}
+
+
 def _to_queue(api, session_factory, cfg, claim: str, **kw) -> tuple[int, int]:
     """A closed order whose automated attempts all went unanswered: (order id, callback id)."""
     order_id = close_with(api, claim, **kw)
@@ -194,9 +198,7 @@ def test_a_number_refused_for_good_moves_on(api, session, cfg):
 def test_queue_puts_risky_claims_and_risky_providers_first(api, session_factory, cfg):
     robot = callbacks.Actor.system("twilio")
     # RIV-PRO has a record: one "not home" claim contradicted by its customer.
-    past_order = close_with(
-        api, "customer_not_home", city="Riverton", provider="RIV-PRO", installer=4, phone="+1 303 555 0190"
-    )
+    past_order = close_with(api, "customer_not_home", **RIVERTON, phone="+1 303 555 0190")
     with session_factory() as session:
         past = callback_of(session, past_order)
         callbacks.record_answer(
@@ -210,9 +212,7 @@ def test_queue_puts_risky_claims_and_risky_providers_first(api, session_factory,
         session_factory,
         cfg,
         "parts_missing",
-        city="Riverton",
-        provider="RIV-PRO",
-        installer=4,
+        **RIVERTON,
         phone="+1 303 555 0103",
     )
     response = api.get("/api/v1/callbacks", "callback")
@@ -244,9 +244,7 @@ def test_customers_who_may_be_called_now_come_first_however_long_the_backlog(api
         session_factory,
         cfg,
         "completed",
-        city="Riverton",
-        provider="RIV-PRO",
-        installer=4,
+        **RIVERTON,
         phone="+1 303 555 0103",
     )
     with session_factory() as session:

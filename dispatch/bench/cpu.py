@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.bench.memory import _tree
+from dispatch.bench.memory import process_tree
 
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -53,7 +52,6 @@ class Phase:
     """CPU seconds by role over one phase, and the machine's over the same wall time."""
 
     label: str
-    seconds: float
     by_role: dict[str, float]
     machine: float  # CPU seconds the machine had (cores x wall)
     idle: float  # of which idle
@@ -92,7 +90,7 @@ class CpuUse:
             owned = {
                 pid: role
                 for root, (role, children_only) in self.roots.items()
-                for pid in _tree(root, children_only)
+                for pid in process_tree(root, children_only)
             }
             for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
                 role = self._role.get(pid) or owned.get(pid) or self.names.get(_comm(pid))
@@ -108,20 +106,18 @@ class CpuUse:
     def phase(self, label: str) -> Phase:
         """End the current phase (named `label`) at this moment; the next one starts now."""
         self.sample()
-        now, machine, before = time.perf_counter(), _machine(), self._mark[2]
+        machine, (all0, idle0), before = _machine(), *self._mark
         with self._lock:
             totals = self._totals()
         by_role = {role: cpu - before.get(role, 0.0) for role, cpu in totals.items()}
-        t0, (all0, idle0), _ = self._mark
         phase = Phase(
             label,
-            now - t0,
             {role: cpu for role, cpu in by_role.items() if cpu > 0},
             (machine[0] - all0) / HZ,
             (machine[1] - idle0) / HZ,
         )
         self.phases.append(phase)
-        self._mark = (now, machine, totals)
+        self._mark = (machine, totals)
         return phase
 
     def start(self) -> None:
@@ -130,7 +126,7 @@ class CpuUse:
         self._base: dict[int, int] = {}  # pid -> ticks when first seen (0 if it started since)
         self._last: dict[int, int] = {}
         self._role: dict[int, str] = {}
-        self._mark: tuple[float, tuple[int, int], dict[str, float]] = (time.perf_counter(), _machine(), {})
+        self._mark: tuple[tuple[int, int], dict[str, float]] = (_machine(), {})
         self._stop = threading.Event()
 
         def loop() -> None:

@@ -17,7 +17,8 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in text.split()]
 
 
-def _tree(pid: int, children_only: bool) -> list[int]:
+def process_tree(pid: int, children_only: bool) -> list[int]:
+    """`pid` and every process below it (or only those below it)."""
     out = [] if children_only else [pid]
     todo = _children(pid)
     while todo:
@@ -55,7 +56,7 @@ class PeakRss:
     def sample(self) -> None:
         with self._lock:
             for role, (root, children_only) in self.roots.items():
-                for pid in _tree(root, children_only):
+                for pid in process_tree(root, children_only):
                     # VmHWM is the kernel's own high-water mark, so short peaks between samples count.
                     kb = max(_kb(pid, "VmHWM"), _kb(pid, "VmRSS"))
                     if kb > self.peak.get(role, 0):
