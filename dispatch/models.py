@@ -123,6 +123,8 @@ class City(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(2), default="US")
+    # What the robot speaks and understands with its customers: "en" or "zh-CN" (dispatch.language).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
 
 class ProductLine(Base):
@@ -219,6 +221,7 @@ class Customer(Base):
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164
     address: Mapped[str] = mapped_column(String(300))
     city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"))
+    language: Mapped[str | None] = mapped_column(String(8))  # overrides the city's language
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     city: Mapped[City] = relationship(lazy="joined")
     units: Mapped[list[Unit]] = relationship(back_populates="customer", order_by="Unit.id")
@@ -552,6 +555,10 @@ class ContactAttempt(Base):
     answer_rating: Mapped[str | None] = mapped_column(String(16))
     answer_text: Mapped[str | None] = mapped_column(Text)  # digits, SMS body or the agent's note
     status_history: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    # Each answer heard: {"question", "input" (dtmf|speech|sms), "text", "confidence", "reading",
+    # "result"}; the evidence behind a robot's verdict (dispatch.audit.understanding).
+    heard: Mapped[list[Any]] = mapped_column(JSONType, default=list, server_default="[]")
+    language: Mapped[str | None] = mapped_column(String(8))  # the language the attempt spoke
     callback: Mapped[Callback] = relationship(back_populates="attempts")
 
 
