@@ -80,6 +80,9 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_DELAY_OTHER_MINUTES": 60.0,
     # Automated attempts (across channels, in this order, cycling) before the human queue.
     "CALLBACK_CHANNELS": "voice,sms",
+    # A spoken answer whose recogniser confidence (Twilio's Confidence, 0-1) is below this floor is
+    # unclear: asked again by keys, never a verdict.
+    "SPEECH_CONFIDENCE_FLOOR": 0.6,
     "CALLBACK_MAX_AUTOMATED_ATTEMPTS": 3,
     # Minutes between automated attempts.
     "CALLBACK_RETRY_MINUTES": 20.0,

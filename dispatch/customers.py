@@ -74,14 +74,23 @@ def get_card(session: Session, customer_id: int) -> Customer:
 
 
 def find_or_create(
-    session: Session, *, name: str, phone: str, address: str, city: City, region: str
+    session: Session,
+    *,
+    name: str,
+    phone: str,
+    address: str,
+    city: City,
+    region: str,
+    language: str | None = None,
 ) -> tuple[Customer, bool]:
-    """The customer with this phone number, or a new one; True when created."""
+    """The customer with this phone number, or a new one (speaking `language`, if given); True when created."""
     e164 = phones.normalise(phone, city.region or region, field="customer.phone")
     customer = session.scalars(select(Customer).where(Customer.phone == e164)).first()
     if customer is not None:
         return customer, False
-    customer = Customer(name=name.strip(), phone=e164, address=address.strip(), city_id=city.id)
+    customer = Customer(
+        name=name.strip(), phone=e164, address=address.strip(), city_id=city.id, language=language or None
+    )
     # A savepoint: two sales for the same new customer at once must not both insert.
     try:
         with session.begin_nested():

@@ -267,6 +267,7 @@ def report_sale(
         address=customer["address"],
         city=city,
         region=region,
+        language=customer.get("language"),
     )
     channel = SaleChannel.PHONE if actor.role == Role.AGENT else SaleChannel.WEB
     sale = Sale(
@@ -282,6 +283,10 @@ def report_sale(
     result = SaleResult(sale=sale, customer_created=created)
     if created:
         trail.record(session, actor, "customer", cust.id, "created", data={"sale_id": sale.id})
+    elif customer.get("language") and cust.language != customer["language"]:
+        # The shop says this known customer speaks another language than we had.
+        trail.record(session, actor, "customer", cust.id, "updated", data={"language": customer["language"]})
+        cust.language = customer["language"]
     for i, item in enumerate(report.items):
         model = models[item["model"]]
         unit = Unit(

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import phones
+from dispatch import languages, phones
 from dispatch.actors import Actor
 from dispatch.audit import trail
 from dispatch.errors import Invalid, NotFound
@@ -122,16 +122,21 @@ def _apply(session: Session, actor: Actor, row, values: dict[str, Any], entity: 
         trail.record(session, actor, entity, row.id, "created" if new else "updated", data=changed)
 
 
-def upsert_city(session: Session, actor: Actor, *, name: str, timezone: str, region: str = "US") -> City:
-    """Create or update a city by name; its time zone must be a real IANA zone."""
+def upsert_city(
+    session: Session, actor: Actor, *, name: str, timezone: str, region: str = "US", language: str = "en"
+) -> City:
+    """Create or update a city by name; its time zone must be a real IANA zone, its language one spoken."""
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise Invalid.field("timezone", f"unknown time zone {timezone!r}") from None
     if len(region) != 2 or not region.isalpha():
         raise Invalid.field("region", "must be a two-letter country code")
+    languages.check(language)
     city = session.scalars(select(City).where(City.name == name)).first() or City(name=name)
-    _apply(session, actor, city, {"timezone": timezone, "region": region.upper()}, "city")
+    _apply(
+        session, actor, city, {"timezone": timezone, "region": region.upper(), "language": language}, "city"
+    )
     return city
 
 

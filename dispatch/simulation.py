@@ -1,6 +1,6 @@
 """A simulated day, driven through the real HTTP API of a running Dispatch (see scripts/demo).
 
-Sales arrive in three cities; providers close their orders, some honestly, some falsely claiming
+Sales arrive in four cities (Nanjing speaks Mandarin); providers close their orders, some honestly, some falsely claiming
 "customer not home"; the robot calls (the built-in simulated phone network answers, through the
 same signed webhooks Twilio would use), texts those it cannot reach, and hands the rest to the
 callback team, played here too. It ends with a summary: orders, callbacks by outcome, and
@@ -90,7 +90,25 @@ DAY = [
         "customer_not_home",
         "the customer had asked for another day",
     ),
+    # Nanjing speaks Mandarin: the robot asks in Mandarin, these two answer in words.
+    Story(
+        "Nanjing",
+        "王芳",
+        "5",
+        "not_completed",
+        "customer_not_home",
+        "nobody went; the customer says so in Mandarin",
+    ),
+    Story(
+        "Nanjing",
+        "李明",
+        "3",
+        "completed",
+        None,
+        "installed; the customer says in Mandarin they are satisfied",
+    ),
 ]
+CITIES = sorted({story.city for story in DAY})
 
 
 class Client:
@@ -128,6 +146,8 @@ def say(text: str = "") -> None:
 def phone_for(index: int, story: Story) -> str:
     """A fresh number for each customer of each run; its last digit picks the simulated persona."""
     block = (int(time.time()) // 20 * 17 + index * 83) % 1000
+    if story.city == "Nanjing":
+        return f"+86138{block:07d}{story.last_digit}"  # a mobile number in China
     return f"+1217555{block:03d}{story.last_digit}"
 
 
@@ -137,7 +157,8 @@ def run(base_url: str, tokens: dict[str, str], *, wait_seconds: float = 240.0) -
     run_tag = datetime.now(UTC).strftime("%H%M%S")
     say("== A simulated day at the Dispatch call centre ==")
     say(
-        "Sales staff report 12 sales in three cities; providers close the orders; the robot checks each one.\n"
+        f"Sales staff report {len(DAY)} sales in {len(CITIES)} cities ({', '.join(CITIES)}); providers close"
+        " the orders; the robot checks each one, in each customer's language.\n"
     )
     orders: list[tuple[Story, dict]] = []
     for i, story in enumerate(DAY):

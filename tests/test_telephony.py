@@ -100,57 +100,139 @@ def test_not_home_menu_says_the_claim_and_the_day():
     assert 'input="dtmf speech"' in xml and 'numDigits="1"' in xml
 
 
+def answer(p: Prompt, q: str, tries: int, key=None, speech=None, confidence="0.9", happened=None):
+    """One answer to one question of a call, read as the gather webhook reads it."""
+    question = twiml.question_for(p, q)
+    reading = twiml.read_input(
+        question, key, speech, confidence, language=p.language, floor=0.6, keys_only=tries >= 1
+    )
+    return twiml.after_input(p, 5, GATHER, question, tries, reading, happened)
+
+
 @pytest.mark.parametrize("key, happened", [("1", "confirmed"), ("2", "nobody_came"), ("3", "rescheduled")])
 def test_not_home_keys(key, happened):
-    step = twiml.after_key(prompt(), 5, GATHER, "claim", 0, key)
+    step = answer(prompt(), "claim", 0, key)
     assert step.answer is not None and step.answer.happened == happened and step.answer.rating is None
     assert "<Hangup" in step.twiml
+    assert step.heard["input"] == "dtmf" and step.heard["result"] == happened
 
 
 def test_completed_asks_done_then_rating():
     first = twiml.voice_menu(prompt("completed"), 5, GATHER)
     assert "Press 1 if the work was done. Press 2 if it was not." in first
-    step = twiml.after_key(prompt("completed"), 5, GATHER, "done", 0, "1")
+    step = answer(prompt("completed"), "done", 0, "1")
     assert step.answer is None and "very satisfied" in step.twiml
     action = step.twiml.split('action="')[1].split('"')[0].replace("&amp;", "&")
     query = parse_qs(urlsplit(action).query)
     assert query["q"] == ["rating"] and query["happened"] == ["done"]
-    final = twiml.after_key(prompt("completed"), 5, GATHER, "rating", 0, "2", "done")
+    final = answer(prompt("completed"), "rating", 0, "2", happened="done")
     assert final.answer is not None and (final.answer.happened, final.answer.rating) == ("done", "satisfied")
-    not_done = twiml.after_key(prompt("completed"), 5, GATHER, "done", 0, "2")
+    not_done = answer(prompt("completed"), "done", 0, "2")
     assert not_done.answer is not None and not_done.answer.happened == "not_done"
 
 
-def test_invalid_key_repeats_once_then_ends_politely():
-    again = twiml.after_key(prompt(), 5, GATHER, "claim", 0, "7")
-    assert again.answer is None and "not one of the choices" in again.twiml and "t=1" in again.twiml
-    assert "found nobody home" in again.twiml
-    end = twiml.after_key(prompt(), 5, GATHER, "claim", 1, None)
-    assert end.answer is None and "Goodbye" in end.twiml and "<Gather" not in end.twiml
+def test_invalid_key_asks_again_by_keys_once_then_gives_up():
+    again = answer(prompt(), "claim", 0, "7")
+    assert again.answer is None and "Please answer with the keys on your phone" in again.twiml
+    assert "t=1" in again.twiml and "found nobody home" in again.twiml
+    assert 'input="dtmf"' in again.twiml  # keys only the second time
+    end = answer(prompt(), "claim", 1, None)
+    # The webhook moves the callback on and says what happens next (see test_webhooks).
+    assert end.answer is None and end.gave_up and end.twiml is None
 
 
-def test_spoken_answers():
-    assert twiml.key_from_input(None, "Yes that's right") == "1"
-    assert twiml.key_from_input(None, "no, nobody came") == "2"
-    assert twiml.key_from_input(None, "I'm not satisfied") == "3"
-    assert twiml.key_from_input("", "hmm") is None
+@pytest.mark.parametrize(
+    "speech, happened",
+    [
+        ("Yes that's right", "confirmed"),
+        ("no, nobody came", "nobody_came"),
+        ("That's not right, one of them never showed up", "nobody_came"),
+        ("I was not home that day", "confirmed"),
+        ("We asked them to change the time", "rescheduled"),
+    ],
+)
+def test_spoken_answers_to_the_not_home_question(speech, happened):
+    step = answer(prompt(), "claim", 0, speech=speech)
+    assert step.answer is not None and step.answer.happened == happened
+    assert (
+        step.heard["input"] == "speech" and step.heard["text"] == speech and step.heard["confidence"] == 0.9
+    )
+
+
+@pytest.mark.parametrize(
+    "speech",
+    ["no one, right?", "yes, but nobody showed up", "that's not correct", "I think so", "hmm"],
+)
+def test_a_denial_or_an_unclear_answer_never_confirms(speech):
+    step = answer(prompt(), "claim", 0, speech=speech)
+    assert step.answer is None or step.answer.happened != "confirmed"
+
+
+def test_an_unclear_spoken_answer_is_asked_again_by_keys():
+    step = answer(prompt(), "claim", 0, speech="yes, but nobody showed up")
+    assert step.answer is None and 'input="dtmf"' in step.twiml and "t=1" in step.twiml
+    assert step.heard["result"] is None and step.heard["reading"].startswith("unclear: conflicting cues")
+    # The keys-only question ignores words, however confident.
+    again = answer(prompt(), "claim", 1, speech="Yes that's right")
+    assert again.answer is None and again.gave_up
+
+
+def test_a_low_confidence_yes_confirms_nothing():
+    step = answer(prompt(), "claim", 0, speech="yes that's right", confidence="0.31")
+    assert step.answer is None and "below 0.60" in step.heard["reading"]
+
+
+def test_an_unclear_rating_is_left_out_not_guessed():
+    step = answer(prompt("completed"), "rating", 0, speech="not very satisfied", happened="done")
+    assert step.answer is None and 'input="dtmf"' in step.twiml
+    end = answer(prompt("completed"), "rating", 1, None, happened="done")
+    assert end.answer is not None and (end.answer.happened, end.answer.rating) == ("done", None)
+
+
+def test_mandarin_prompts_and_answers():
+    zh = Prompt(
+        callback_id=7,
+        claim="customer_not_home",
+        provider_name="南京安心水暖服务",
+        visit_day="11月24日星期二",
+        customer_first_name="王芳",
+        language="zh-CN",
+    )
+    xml = twiml.voice_menu(zh, 5, GATHER)
+    assert "王芳您好" in xml and "师傅在11月24日星期二上门时家里没有人" in xml
+    assert 'language="cmn-Hans-CN"' in xml and 'voice="Polly.Zhiyu"' in xml
+    assert answer(zh, "claim", 0, speech="不对，没有人来").answer.happened == "nobody_came"
+    assert answer(zh, "claim", 0, speech="我不在家").answer.happened == "confirmed"
+    assert answer(zh, "claim", 0, speech="对，但是没人来").answer is None
+    assert answer(zh, "claim", 0, "2").answer.happened == "nobody_came"  # keys mean the same
+    assert "回复TD退订" in twiml.sms_text(zh) and "属实请回复1" in twiml.sms_text(zh)
+    reply, heard = twiml.read_sms_reply(zh, "没有人来")
+    assert reply.happened == "nobody_came" and heard["input"] == "sms"
+    assert twiml.read_sms_reply(zh, "是吧？")[0] is None
+
+
+def parse(p: Prompt, body: str):
+    return twiml.read_sms_reply(p, body)[0]
 
 
 def test_sms_wording_and_reply_codes():
     text = twiml.sms_text(prompt())
     assert "found nobody home" in text and "Reply 1" in text and "STOP" in text
-    assert twiml.parse_sms_reply(prompt(), " 2 ").happened == "nobody_came"
-    assert twiml.parse_sms_reply(prompt(), "1 1") is None  # no rating for a not-home claim
-    done = twiml.parse_sms_reply(prompt("completed"), "1 1")
+    assert parse(prompt(), " 2 ").happened == "nobody_came"
+    assert parse(prompt(), "1 1") is None  # no rating for a not-home claim
+    done = parse(prompt("completed"), "1 1")
     assert (done.happened, done.rating) == ("done", "very_satisfied")
-    assert twiml.parse_sms_reply(prompt("completed"), "11").rating == "very_satisfied"
-    assert twiml.parse_sms_reply(prompt("completed"), "2").happened == "not_done"
-    assert twiml.parse_sms_reply(prompt("completed"), "9") is None
-    assert twiml.parse_sms_reply(prompt(), "yes 1") is None
-    assert twiml.parse_sms_reply(prompt("parts_missing"), "2").happened == "disputed"
+    assert parse(prompt("completed"), "11").rating == "very_satisfied"
+    assert parse(prompt("completed"), "2").happened == "not_done"
+    assert parse(prompt("completed"), "9") is None
+    assert parse(prompt(), "no, nobody came").happened == "nobody_came"  # words, read carefully
+    assert parse(prompt(), "yes, but nobody came") is None
+    worded = parse(prompt("completed"), "Yes it's fixed, very satisfied")
+    assert (worded.happened, worded.rating) == ("done", "very_satisfied")
+    assert parse(prompt("parts_missing"), "2").happened == "disputed"
     assert "asked to change the time" in twiml.sms_text(prompt("customer_rescheduled"))
-    assert twiml.parse_sms_reply(prompt("customer_rescheduled"), "3") is None
-    for word in ("STOP", "stop", "Unsubscribe", "END.", "quit", "STOPALL", "cancel"):
+    assert parse(prompt("customer_rescheduled"), "3") is None
+    for word in ("STOP", "stop", "Unsubscribe", "END.", "quit", "STOPALL", "cancel", "TD", "退订"):
         assert twiml.keyword(word) in twiml.OPT_OUT_WORDS
     assert twiml.keyword("unstop") in twiml.OPT_IN_WORDS
 
@@ -170,7 +252,7 @@ def test_simulated_customers_answer_by_their_number():
             "customer_rescheduled",
         ):
             text = twiml.sms_text(prompt(claim))
-            assert twiml.parse_sms_reply(prompt(claim), sms_answer(persona, text)) is not None, (digit, claim)
+            assert parse(prompt(claim), sms_answer(persona, text)) is not None, (digit, claim)
 
 
 # --- the shared outbound rate limit ----------------------------------------------------------

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
+from dispatch.languages import LANGUAGES
 from dispatch.models import NotCompletedReason, OrderKind, OrderState, Outcome, ReceiptStatus, Seniority
 
 FAULT_CATEGORIES = (
@@ -118,6 +119,10 @@ class CustomerIn(Strict):
     phone = _text(40, required=True, metadata={"example": "+1 415 555 0100"})
     address = _text(300, required=True)
     city = _text(120, required=True)
+    language = fields.String(
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": "The customer's language when it is not their city's (en, zh-CN)"},
+    )
 
 
 class SaleItemIn(Strict):
@@ -233,6 +238,10 @@ class CustomerBriefOut(ma.Schema):
     phone = fields.String()
     address = fields.String()
     city = fields.String(attribute="city.name")
+    language = fields.Function(
+        lambda c: c.language or c.city.language,
+        metadata={"description": "The language prompts and texts use: the customer's own, else the city's"},
+    )
 
 
 class WorkOrderOut(WorkOrderSummaryOut):
@@ -446,6 +455,11 @@ class CityIn(Strict):
     name = _text(120, required=True)
     timezone = _text(64, required=True, metadata={"example": "America/Chicago"})
     region = fields.String(load_default="US", validate=validate.Length(equal=2))
+    language = fields.String(
+        load_default="en",
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": "What the robot speaks with customers there: en or zh-CN"},
+    )
 
 
 class CityOut(ma.Schema):
@@ -453,6 +467,7 @@ class CityOut(ma.Schema):
     name = fields.String()
     timezone = fields.String()
     region = fields.String()
+    language = fields.String()
 
 
 class ProductLineIn(Strict):

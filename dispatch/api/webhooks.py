@@ -141,9 +141,9 @@ class Voice(MethodView):
                 db(), sid, request.form.get("CallStatus", "in-progress"), answered_by, current_app.config
             )
             return _xml(twiml.say_and_hang_up(None))
-        prompt = callbacks.prompt_for_attempt(db(), sid)
-        if prompt is None or attempt_id is None:
-            return _xml(twiml.say_and_hang_up(twiml.NO_LONGER_NEEDED))
+        prompt = callbacks.prompt_for_attempt(db(), sid, include_closed=True)
+        if prompt is None or not prompt.is_open or attempt_id is None:
+            return _no_longer_needed(prompt)
         return _xml(twiml.voice_menu(prompt, attempt_id, webhook_url(current_app.config, "gather")))
 
 
@@ -152,22 +152,35 @@ class Gather(MethodView):
     @blp.doc(**_DOC, responses={"200": _TWIML, "403": _FORBIDDEN, "429": _LIMITED})
     @twilio_webhook
     def post(self):
-        """A key pressed (or words said) for one question: next question, or record the answer."""
+        """A key pressed (or words said) for one question: ask again, the next question, or the answer.
+
+        Words are read by dispatch.audit.understanding; only an unambiguous answer counts. What was
+        heard (transcript, Confidence, how it was read) is kept with the attempt.
+        """
         sid = request.form.get("CallSid", "")
         attempt_id = _attempt_id()
-        prompt = callbacks.prompt_for_attempt(db(), sid)
-        if prompt is None or attempt_id is None:
-            return _xml(twiml.say_and_hang_up(twiml.NO_LONGER_NEEDED))
-        tries = request.args.get("t", "0")
-        step = twiml.after_key(
-            prompt,
-            attempt_id,
-            webhook_url(current_app.config, "gather"),
-            request.args.get("q", ""),
-            int(tries) if tries.isdigit() else 1,
-            twiml.key_from_input(request.form.get("Digits"), request.form.get("SpeechResult")),
-            request.args.get("happened") or None,
+        prompt = callbacks.prompt_for_attempt(db(), sid, include_closed=True)
+        if prompt is None or not prompt.is_open or attempt_id is None:
+            return _no_longer_needed(prompt)
+        tries_arg = request.args.get("t", "0")
+        tries = int(tries_arg) if tries_arg.isdigit() else 1
+        happened = request.args.get("happened") or None
+        question = twiml.question_for(prompt, request.args.get("q", ""))
+        if question is None:
+            return _xml(
+                twiml.say_and_hang_up(twiml.say(prompt.language, "no_longer_needed"), prompt.language)
+            )
+        reading = twiml.read_input(
+            question,
+            request.form.get("Digits"),
+            request.form.get("SpeechResult"),
+            request.form.get("Confidence"),
+            language=prompt.language,
+            floor=float(setting("SPEECH_CONFIDENCE_FLOOR")),
+            keys_only=tries >= 1,
         )
+        gather_url = webhook_url(current_app.config, "gather")
+        step = twiml.after_input(prompt, attempt_id, gather_url, question, tries, reading, happened)
         if step.answer is not None:
             verdict = callbacks.record_answer(
                 db(),
@@ -176,11 +189,30 @@ class Gather(MethodView):
                 channel="voice",
                 actor=VOICE_ROBOT,
                 attempt_id=attempt_id,
+                heard=step.heard,
+                settings=current_app.config,
             )
             log.info(
-                "callback %s answered by phone: %s -> %s", prompt.callback_id, step.answer.happened, verdict
+                "callback %s answered by phone (%s): %s -> %s",
+                prompt.callback_id,
+                reading.input,
+                step.answer.happened,
+                verdict,
             )
-        return _xml(step.twiml)
+            return _xml(step.twiml or "")
+        if step.gave_up:
+            after = callbacks.answer_unclear(
+                db(), attempt_id, step.heard or {}, final=True, settings=current_app.config
+            )
+            log.info("callback %s: answer still unclear on the phone; next: %s", prompt.callback_id, after)
+            return _xml(twiml.give_up(prompt.language, after))
+        callbacks.hear(db(), attempt_id, step.heard or {})
+        return _xml(step.twiml or "")
+
+
+def _no_longer_needed(prompt: callbacks.Prompt | None) -> Response:
+    language = prompt.language if prompt is not None else None
+    return _xml(twiml.say_and_hang_up(twiml.say(language, "no_longer_needed"), language))
 
 
 @blp.route("/status")
@@ -233,15 +265,23 @@ class InboundSms(MethodView):
             callbacks.opt_in(db(), phone, "sms")
             log.info("%s opted back in by text", phones.masked(phone))
             return _xml(twiml.sms_reply(None))
-        if word in twiml.HELP_WORDS:
-            return _xml(twiml.sms_reply(twiml.HELP_TEXT))
         prompt = callbacks.sms_reply_target(db(), phone)
+        if word in twiml.HELP_WORDS:
+            return _xml(twiml.sms_reply(twiml.say(prompt.language if prompt else None, "sms_help")))
         if prompt is None:
             log.info("text from %s with no open question; ignored", phones.masked(phone))
             return _xml(twiml.sms_reply(None))
-        answer = twiml.parse_sms_reply(prompt, body)
+        answer, heard = twiml.read_sms_reply(prompt, body)
         if answer is None:
-            return _xml(twiml.sms_reply(twiml.NOT_UNDERSTOOD_TEXT))
+            # Unclear: asked again once (by the numbers); the second time the callback moves on.
+            after = None
+            if prompt.attempt_id is not None:
+                after = callbacks.answer_unclear(db(), prompt.attempt_id, heard, settings=current_app.config)
+            log.info(
+                "text answer for callback %s unclear; next: %s", prompt.callback_id, after or "ask again"
+            )
+            wording = "sms_not_understood" if after is None else f"sms_next_{after}"
+            return _xml(twiml.sms_reply(twiml.say(prompt.language, wording)))
         try:
             verdict = callbacks.record_answer(
                 db(),
@@ -250,10 +290,11 @@ class InboundSms(MethodView):
                 channel="sms",
                 actor=SMS_ROBOT,
                 attempt_id=prompt.attempt_id,
+                heard=heard,
                 settings=current_app.config,
             )
         except DomainError as exc:
             log.info("text answer for callback %s not recorded: %s", prompt.callback_id, exc.message)
             return _xml(twiml.sms_reply(None))
         log.info("callback %s answered by text: %s -> %s", prompt.callback_id, answer.happened, verdict)
-        return _xml(twiml.sms_reply(twiml.THANKS_TEXT))
+        return _xml(twiml.sms_reply(twiml.say(prompt.language, "sms_thanks")))

@@ -141,6 +141,8 @@ class Prompt:
     customer_first_name: str
     attempt_id: int | None = None
     channel: str | None = None
+    language: str = "en"  # the customer's (their own, else their city's): what is said and understood
+    is_open: bool = True  # False: the callback has its verdict (or was cancelled); nothing to ask
 
 
 @dataclass(frozen=True)
@@ -649,6 +651,7 @@ def start_attempt(
         session.flush()
         _record(session, SYSTEM, callback, "deferred_to_calling_hours", before, due_at=callback.due_at)
         return None
+    customer = callback.work_order.customer
     attempt = ContactAttempt(
         callback_id=callback.id,
         seq=_next_seq(session, callback),
@@ -657,6 +660,8 @@ def start_attempt(
         to_number=callback.phone,
         started_at=now,
         status_history=[],
+        heard=[],
+        language=customer.language or customer.city.language,
     )
     _note(attempt, "started", now)
     session.add(attempt)
@@ -806,6 +811,7 @@ _ATTEMPT_PROMPT = (
         Callback.claim_at,
         func.coalesce(_CALLBACK_PROVIDER.name, _ORDER_PROVIDER.name).label("provider_name"),
         Customer.name.label("customer_name"),
+        func.coalesce(Customer.language, City.language).label("language"),
         City.timezone,
     )
     .join(Callback, Callback.id == ContactAttempt.callback_id)
@@ -823,17 +829,19 @@ def _prompt_of(row) -> Prompt:
         callback_id=row.callback_id,
         claim=row.claim,
         provider_name=row.provider_name or "our service partner",
-        visit_day=scheduling.spoken_day(row.claim_at, row.timezone),
+        visit_day=scheduling.spoken_day(row.claim_at, row.timezone, row.language),
         customer_first_name=(row.customer_name.split() or [""])[0],
         attempt_id=row.id,
         channel=row.channel,
+        language=row.language,
+        is_open=row.state in OPEN,
     )
 
 
-def prompt_for_attempt(session: Session, provider_sid: str) -> Prompt | None:
-    """What to ask on this call or text (None if the callback is no longer open)."""
+def prompt_for_attempt(session: Session, provider_sid: str, *, include_closed: bool = False) -> Prompt | None:
+    """What to ask on this call or text (None if unknown, or no longer open unless include_closed)."""
     row = session.execute(_ATTEMPT_PROMPT.where(ContactAttempt.provider_sid == provider_sid)).first()
-    if row is None or row.state not in OPEN:
+    if row is None or (row.state not in OPEN and not include_closed):
         return None
     return _prompt_of(row)
 
@@ -882,11 +890,13 @@ def record_answer(
     channel: str,
     actor: Actor,
     attempt_id: int | None = None,
+    heard: Mapping[str, Any] | None = None,
     settings: Mapping[str, Any] | None = None,
 ) -> str:
     """Store the customer's answer, reach the verdict, apply it (complaint, reopen, verify); returns it.
 
-    A second answer to a resolved callback changes nothing and returns the first verdict.
+    `heard` is what the robot heard and how it read it, kept with the attempt as evidence. A second
+    answer to a resolved callback changes nothing and returns the first verdict.
     """
     settings = _cfg(settings)
     callback = _lock(session, callback_id)
@@ -917,6 +927,8 @@ def record_answer(
         attempt.answer_rating = answer.rating
         if answer.note:
             attempt.answer_text = answer.note[:2000]
+        if heard:
+            _keep_heard(attempt, heard)
         _note(attempt, "answered", now, happened=answer.happened)
     return _resolve(
         session,
@@ -929,6 +941,66 @@ def record_answer(
         channel=channel,
         attempt_id=attempt.id if attempt is not None and attempt.id else None,
     )
+
+
+def _keep_heard(attempt: ContactAttempt, heard: Mapping[str, Any]) -> None:
+    # Reassign (not append) so the JSON column is seen as changed; the customer's words stay on
+    # this row (erasable), never in the audit trail.
+    entry = {**heard, "at": utcnow().isoformat()}
+    if isinstance(entry.get("text"), str):
+        entry["text"] = entry["text"][:500]
+    attempt.heard = [*(attempt.heard or []), entry]
+    if attempt.language is None and heard.get("language"):
+        attempt.language = str(heard["language"])
+
+
+def hear(session: Session, attempt_id: int, heard: Mapping[str, Any]) -> None:
+    """Keep one answer heard on an attempt that goes on (the claim before the rating, a first try)."""
+    attempt = _lock_attempt(session, attempt_id)
+    if attempt is None:
+        raise NotFound(f"attempt {attempt_id} not found")
+    _keep_heard(attempt, heard)
+    session.flush()
+
+
+def answer_unclear(
+    session: Session,
+    attempt_id: int,
+    heard: Mapping[str, Any],
+    *,
+    final: bool | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> str | None:
+    """An answer that could not be read: keep it; on the last try, move the callback on.
+
+    Unclear is never a verdict. The customer is asked again once (by keys); the second unclear
+    answer on the same attempt and question (or `final`) closes the attempt as not answered, and
+    the callback goes on its ladder (next channel, or the callback team). Returns what comes next,
+    "voice" | "sms" | "human", once it moved on; None while the question is asked again.
+    """
+    attempt = _lock_attempt(session, attempt_id)
+    if attempt is None:
+        raise NotFound(f"attempt {attempt_id} not found")
+    _keep_heard(attempt, heard)
+    if final is None:
+        same = [
+            h for h in attempt.heard if h.get("question") == heard.get("question") and not h.get("result")
+        ]
+        final = len(same) >= 2
+    if not final:
+        session.flush()
+        return None
+    now = utcnow()
+    _attempt_not_answered(session, attempt, "answer_unclear", now, _cfg(settings))
+    session.flush()
+    return next_contact(attempt.callback)
+
+
+def next_contact(callback: Callback) -> str:
+    """Who contacts the customer next: "voice" or "sms" (the robot again), or "human"."""
+    if callback.state == CS.SCHEDULED and callback.next_channel:
+        return str(callback.next_channel)
+    return "human"
 
 
 def _resolve(

@@ -19,6 +19,7 @@ How a simulated customer behaves is decided by the last digit of their number (t
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 import xml.etree.ElementTree as ET
@@ -46,15 +47,16 @@ class Persona:
     claim_key: str  # key for the first question ("1" right, "2" disputes, "3" rescheduled)
     rating_key: str  # key for the rating question
     sms_reply: str | None  # None: never replies; "STOP"; or "answer"
+    speaks: bool = False  # answers in words (speech on the call, free text by SMS) instead of keys
 
 
 PERSONAS: dict[str, Persona] = {
     "0": Persona("very satisfied", "human", "1", "1", "answer"),
     "1": Persona("very satisfied", "human", "1", "1", "answer"),
     "2": Persona("very satisfied", "human", "1", "1", "answer"),
-    "3": Persona("satisfied", "human", "1", "2", "answer"),
+    "3": Persona("satisfied, says so", "human", "1", "2", "answer", speaks=True),
     "4": Persona("not satisfied", "human", "1", "3", "answer"),
-    "5": Persona("disputes the claim", "human", "2", "3", "answer"),
+    "5": Persona("disputes the claim, says so", "human", "2", "3", "answer", speaks=True),
     "6": Persona("asked to reschedule", "human", "3", "2", "answer"),
     "7": Persona("answers texts only", "no-answer", "1", "1", "answer"),
     "8": Persona("voicemail, never replies", "machine", "1", "1", None),
@@ -133,12 +135,46 @@ class Phone:
         return response
 
 
-def _next_gather(twiml: str) -> tuple[str | None, str]:
-    """The action URL of the TwiML's Gather (None if it hangs up) and what is said."""
+# What a speaking persona says for each key, by the language it is asked in.
+SPOKEN = {
+    "en": {
+        "claim": {
+            "1": "Yes, that's right.",
+            "2": "No, that's not right. Nobody came.",
+            "3": "I asked them to change the time.",
+        },
+        "done": "Yes, the work was done.",
+        "rating": {"1": "Very satisfied.", "2": "Satisfied, thank you.", "3": "Not satisfied."},
+    },
+    "zh": {
+        "claim": {"1": "对，没错。", "2": "不对，没有人来。", "3": "是我要求改时间的。"},
+        "done": "是的，已经做完了。",
+        "rating": {"1": "非常满意。", "2": "满意。", "3": "不满意。"},
+    },
+}
+_OFFERS_3 = re.compile(r"Press 3|3 if|按3|回复3")
+_ASKS_DONE = re.compile(r"work was done|已经完成|已完成")
+
+
+def _words(language: str, question: str, key: str, said: str) -> str:
+    """What a speaking persona says for `key`: "that's right" to a claim, "it was done" to work."""
+    spoken = SPOKEN[language]
+    if question == "rating":
+        return spoken["rating"][key]
+    if key == "1" and _ASKS_DONE.search(said):
+        return spoken["done"]
+    return spoken["claim"][key]
+
+
+def _next_gather(twiml: str) -> tuple[str | None, str, bool, str]:
+    """The Gather's action URL (None if it hangs up), what is said, whether words are heard, the language."""
     root = ET.fromstring(twiml)
     said = " ".join(el.text or "" for el in root.iter("Say"))
     gather = root.find("Gather")
-    return (gather.get("action") if gather is not None else None), said
+    if gather is None:
+        return None, said, False, "en"
+    language = "zh" if (gather.get("language") or "").startswith(("cmn", "zh")) else "en"
+    return gather.get("action"), said, "speech" in (gather.get("input") or ""), language
 
 
 def run_call(settings: dict[str, Any], sid: str, to: str, attempt_id: int) -> str:
@@ -165,13 +201,19 @@ def run_call(settings: dict[str, Any], sid: str, to: str, attempt_id: int) -> st
         {**base, "CallStatus": "in-progress", "AnsweredBy": answered_by},
     ).text
     keys: list[str] = []
-    action, said = _next_gather(reply)
+    action, said, listens, language = _next_gather(reply)
     while action is not None and len(keys) < 6:
         question = parse_qs(urlsplit(action).query).get("q", [""])[0]
-        key = persona.rating_key if question == "rating" else _claim_key(persona, said, "Press 3")
-        keys.append(key)
-        reply = phone.post(action, {**base, "CallStatus": "in-progress", "Digits": key}).text
-        action, said = _next_gather(reply)
+        key = persona.rating_key if question == "rating" else _claim_key(persona, said)
+        if persona.speaks and listens:
+            words = _words(language, question, key, said)
+            keys.append(repr(words))
+            answer = {"SpeechResult": words, "Confidence": "0.92"}
+        else:
+            keys.append(key)
+            answer = {"Digits": key}
+        reply = phone.post(action, {**base, "CallStatus": "in-progress", **answer}).text
+        action, said, listens, language = _next_gather(reply)
     phone.post(
         status_url,
         {
@@ -181,24 +223,27 @@ def run_call(settings: dict[str, Any], sid: str, to: str, attempt_id: int) -> st
             "CallDuration": str(10 + 8 * len(keys)),
         },
     )
-    outcome = f"{answered_by} pressed {' '.join(keys) or 'nothing'}"
+    outcome = f"{answered_by} answered {' '.join(keys) or 'nothing'}"
     log.info("simulated call to %s: %s", masked(to), outcome)
     return outcome
 
 
-def _claim_key(persona: Persona, question: str, third_choice: str) -> str:
+def _claim_key(persona: Persona, question: str) -> str:
     # A customer who asked to reschedule, asked only "was the work done?", says it was.
-    if persona.claim_key == "3" and third_choice not in question:
+    if persona.claim_key == "3" and not _OFFERS_3.search(question):
         return "1"
     return persona.claim_key
 
 
 def sms_answer(persona: Persona, body: str) -> str:
-    """The reply code a persona texts back to one of our messages."""
-    key = _claim_key(persona, body, "3 if")
-    if "rating" in body and key == "1":
-        return f"{key} {persona.rating_key}"
-    return key
+    """What a persona texts back to one of our messages: codes, or words for one who speaks."""
+    key = _claim_key(persona, body)
+    rated = ("rating" in body or "满意度" in body) and key == "1"
+    if persona.speaks:
+        language = "zh" if re.search(r"[\u4e00-\u9fff]", body) else "en"
+        words = _words(language, "claim", key, body)
+        return f"{words} {_words(language, 'rating', persona.rating_key, body)}" if rated else words
+    return f"{key} {persona.rating_key}" if rated else key
 
 
 def run_sms(settings: dict[str, Any], sid: str, to: str, attempt_id: int, body: str) -> str:
