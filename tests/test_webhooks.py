@@ -206,15 +206,19 @@ def test_invalid_keys_end_politely_and_count_as_not_answered(api, session_factor
     first = hook(api, "gather", call_form(sid, Digits="9"), attempt=attempt_id, q="claim", t=0).get_data(
         as_text=True
     )
-    assert "not one of the choices" in first and "found nobody home" in first
+    assert "Please answer with the keys on your phone" in first and "found nobody home" in first
     second = hook(api, "gather", call_form(sid, Digits=""), attempt=attempt_id, q="claim", t=1).get_data(
         as_text=True
     )
-    assert "Goodbye" in second and "<Gather" not in second
-    hook(api, "status", call_form(sid, CallStatus="completed", AnsweredBy="human"), attempt=attempt_id)
+    # What the robot says is what happens next: the next try is a text.
+    assert "We will send you a text message instead. Goodbye." in second and "<Gather" not in second
     with session_factory() as s:
         cb = s.get(Callback, callback_id)
         assert cb.verdict is None and cb.state == "scheduled" and cb.next_channel == "sms"
+    hook(api, "status", call_form(sid, CallStatus="completed", AnsweredBy="human"), attempt=attempt_id)
+    with session_factory() as s:
+        cb = s.get(Callback, callback_id)
+        assert cb.verdict is None and cb.state == "scheduled" and cb.automated_attempts == 1
 
 
 def test_answering_machine_is_not_an_answer(api, session_factory):

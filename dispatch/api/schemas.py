@@ -261,6 +261,31 @@ class WorkOrderOut(WorkOrderSummaryOut):
 # --- verification evidence (issue 3: callbacks domain) --------------------------------------
 
 
+class HeardOut(ma.Schema):
+    question = fields.String(
+        metadata={
+            "description": "not_home | completed | status_check | other_reason | "
+            "customer_rescheduled | rating"
+        }
+    )
+    input = fields.String(metadata={"description": "dtmf | speech | sms"})
+    text = fields.String(allow_none=True, metadata={"description": "The key, the transcript or the text"})
+    confidence = fields.Float(
+        allow_none=True, metadata={"description": "The recogniser's confidence (speech)"}
+    )
+    language = fields.String()
+    reading = fields.String(
+        metadata={
+            "description": "How it was read: the intent (or unclear) and the cue that decided",
+            "example": "deny: 'nobody came'",
+        }
+    )
+    result = fields.String(allow_none=True, metadata={"description": "The answer it became; null: unclear"})
+    rating = fields.String(allow_none=True)
+    rating_reading = fields.String(allow_none=True)
+    at = fields.String()
+
+
 class AttemptOut(ma.Schema):
     id = fields.Integer()
     seq = fields.Integer()
@@ -277,6 +302,13 @@ class AttemptOut(ma.Schema):
     )
     agent_user_id = fields.Integer(allow_none=True)
     status_history = fields.List(fields.Dict())
+    language = fields.String(
+        allow_none=True, metadata={"description": "The language the robot spoke: en | zh-CN"}
+    )
+    heard = fields.List(
+        fields.Nested(HeardOut),
+        metadata={"description": "Every answer the robot heard or read, and how it read it (evidence)"},
+    )
 
 
 class CallbackOut(ma.Schema):

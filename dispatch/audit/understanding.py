@@ -45,6 +45,7 @@ from dispatch.languages import ENGLISH, LANGUAGES, MANDARIN  # noqa: E402  (re-e
 _HEDGE = "hedge"  # makes any answer unclear
 _OFF = "off_topic"  # a question back, a wish to talk to a person: unclear
 _NEUTRAL = "neutral"  # masked and ignored (fillers, politeness, idioms holding a negation)
+_VAGUE = "vague"  # a rating without a level ("fine", "还行"): unclear alone, gives way to a level
 
 # Topics: which questions a cue belongs to; a cue of another topic makes the answer unclear.
 _CLAIMS = frozenset(QUESTIONS) - {"rating"}
@@ -83,7 +84,10 @@ def _cues(lang: str, rows: list[tuple[Any, ...]]) -> list[_Cue]:
 
 # --- English ------------------------------------------------------------------------------------
 
-_I = r"(?:i|we|me|my wife|my husband|somebody|someone|my (?:son|daughter|mother|father|mum|mom|dad))"
+_I = (
+    r"(?:i|we|me|my wife|my husband|somebody|someone|one of us|my family|the whole family|everyone|all of us"
+    r"|my (?:son|daughter|mother|father|mum|mom|dad|partner))"
+)
 _THEY = (
     r"(?:they|he|she|the technician|the engineer|the installer|the plumber|the guy|the man|the worker"
     r"|the repairman|anyone|anybody|your (?:technician|guy|man|people)|the service|the company|somebody|someone)"
@@ -125,18 +129,20 @@ _EN_CUES = _cues(
             r"|do not know|dunno|no idea|(?:can not|could not|do not) (?:remember|recall|say|tell)|hard to say"
             r"|i forget|forgot|as far as i know|i am not sure|unsure|not sure|if i remember|i would say|hopefully|partly|partially"
             r"|sometimes|somewhat|i hope|not not|not (?:untrue|false|wrong|incorrect)|no one came to the door"
-            r"|nobody came to the door|no show|no-show",
+            r"|nobody came to the door|no show|no-show"
+            # Sarcasm: "oh sure, nobody home, I only sat by the door all day".
+            r"|oh sure|yeah right|oh yeah|as if|for fun|what a joke|very funny|give me a break",
             _HEDGE,
             _ANY,
         ),
         # Ratings (only the rating question); the most specific first.
         (
             r"not very (?:satisfied|happy|pleased|good)|not (?:un|dis)satisfied|not unhappy|not bad|not terrible"
-            r"|not too bad|not so bad|could be better|could have been better|so so|so-so|average|mixed|okay i guess"
-            r"|fine",
+            r"|not too bad|not so bad|could be better|could have been better|so so|so-so|average|mixed|okay i guess",
             _HEDGE,
             _RATING,
         ),
+        (r"fine|it was fine|all good", _VAGUE, _RATING),
         (
             r"(?:very|really|extremely|totally|completely|so|quite|pretty|super) (?:un|dis)satisfied"
             r"|(?:very|really|extremely|so|pretty|quite) (?:unhappy|bad|poor|disappointed|disappointing|angry|upset)"
@@ -150,15 +156,18 @@ _EN_CUES = _cues(
             r"(?:very|really|extremely|totally|completely|super|truly|very very|more than|highly) (?:satisfied|happy|pleased)"
             r"|very good|very well|excellent|perfect|fantastic|great|amazing|wonderful|outstanding|superb|brilliant"
             r"|awesome|the best|five stars|100 percent|one hundred percent|couldn t be better|could not be better|love it"
-            r"|top notch|first class|(?:satisfied|happy|pleased) \|? ?very(?: much)?",
+            r"|top notch|first class|(?:satisfied|happy|pleased) \|? ?very(?: much)?"
+            r"|could not be (?:happier|better|more (?:satisfied|pleased))",
             VERY_SATISFIED,
             _RATING,
+            True,
         ),
         (
             r"(?:quite|fairly|reasonably|pretty|mostly|generally)? ?(?:satisfied|happy|pleased|content)|good|ok|okay"
             r"|decent|fair|reasonable|it was ok|acceptable|nice",
             SATISFIED,
             _RATING,
+            True,
         ),
         # Presence (the not-home question): the specific phrases before "nobody ..." and "home".
         (
@@ -181,7 +190,7 @@ _EN_CUES = _cues(
             rf"{_I} (?:was|were|am|have been|had been|has been|stayed|waited|sat) (?:at )?(?:home|here|in|there|in the house|in all day)"
             rf"|{_I} (?:was|were) (?:waiting|in all day|at home all day|home all day)|waited (?:all|the whole) (?:day|morning|afternoon)"
             r"|(?:someone|somebody) was (?:home|in|there)|i (?:never|did not) (?:go|went|leave|left)(?: out| the house)?"
-            r"|all day at home|home all day|here all day|in all day|the whole day",
+            r"|all day at home|home all day|here all day|in all day|the whole day|the whole time|all the time",
             DENY,
             _PRESENCE,
         ),
@@ -218,7 +227,8 @@ _EN_CUES = _cues(
             r"(?:asked|wanted|called|phoned|rang|told them|requested|arranged) (?:them |him |her |you )?(?:to )?(?:change|move|reschedule|postpone|delay|put off|push back)"
             r"|(?:changed|moved|rescheduled|postponed|delayed|put off|pushed back) (?:the |my |our )?(?:time|date|appointment|visit|day|it|booking)"
             r"|reschedul\w*|postpon\w*|another (?:day|time|date)|different (?:day|time|date)|(?:change|move) (?:the |my )?(?:time|date|appointment)"
-            r"|new (?:time|date|appointment)|later date|come (?:back )?(?:another|a different|next) (?:day|time|week)",
+            r"|new (?:time|date|appointment)|later date|come (?:back )?(?:another|a different|next) (?:day|time|week)"
+            r"|(?:pushed|put|moved) (?:it |the visit |the appointment )?(?:back|off|forward)",
             RESCHEDULE,
             _CLAIMS,
             True,
@@ -257,7 +267,12 @@ _EN_CONTRACTIONS = [
     (re.compile(r"\bcan't\b"), "can not"),
     (re.compile(r"\bwon't\b"), "will not"),
     (re.compile(r"\bain't\b"), "is not"),
-    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"n't"), " not"),
+    # Texts often drop the apostrophe: "dont", "wasnt", "didnt".
+    (re.compile(r"\b(is|was|were|are|do|does|did|has|have|had|could|would|should|must|need)nt\b"), r"\1 not"),
+    (re.compile(r"\bdont\b"), "do not"),
+    (re.compile(r"\b(?:cant|cannot)\b"), "can not"),
+    (re.compile(r"\bwont\b"), "will not"),
     (re.compile(r"'s\b"), " is"),
     (re.compile(r"'re\b"), " are"),
     (re.compile(r"'m\b"), " am"),
@@ -272,28 +287,30 @@ _ZH_CUES = _cues(
     MANDARIN,
     [
         (
-            r"不好意思|没关系|没问题吧|没什么问题|没啥问题|没有什么问题|不客气|不用谢|谢谢|你好|您好|喂|对不起|不过|不然|可不可以|行不行|是不是|对不对",
+            r"不好意思|没关系|没问题吧|没什么问题|没啥问题|没有什么问题|不客气|不用谢|谢谢|你好|您好|喂|对不起|不过|不然",
             _NEUTRAL,
             _ANY,
         ),
         (
             r"你是谁|您是哪位|是哪位|是谁|你说什么|说的什么|再说一遍|再说一次|重复|听不清|没听清|没听懂|听不懂|转人工|人工|客服|打错了"
-            r"|找谁|你说什么|骗子|诈骗|等一下|等等|稍等|在忙|忙着|没空|晚点打|回头再说",
+            r"|找谁|你说什么|骗子|诈骗|等一下|等等|稍等|在忙|忙着|晚点打|回头再说",
             _OFF,
             _ANY,
         ),
         (
             r"好像|可能|也许|大概|应该|估计|似乎|差不多|不一定|不知道|不清楚|不太清楚|不记得|记不清|记不得|忘了|不确定|说不好|说不准"
-            r"|我觉得|我想|我猜|感觉|(?<!错了)吧(?=\||$)|吗(?=\||$)|呢(?=\||$)|部分|不是没|不是不|没有不|不会不",
+            r"|我觉得|我想|我猜|感觉|(?<!错了)吧(?=\||$)|吗(?=\||$)|部分|不是没|不是不|没有不|不会不|呵呵|哈哈|真行|可真是"
+            r"|是不是|对不对|行不行|可不可以|有没有",  # questions back
             _HEDGE,
             _ANY,
         ),
         (
-            r"不是很满意|不太满意|不算满意|不怎么满意|不是特别满意|不是非常满意|不很满意|还可以吧|一般般|一般|马马虎虎|凑合|还凑合|不好不坏"
-            r"|(?<![非特十超极相真])很满意|还行|还可以|不错|(?:^|\|)好(?=\||$)",
+            r"不是很满意|不太满意|不算满意|不怎么满意|不是特别满意|不是非常满意|不很满意|还可以吧|一般般|一般|不好不坏"
+            r"|(?<![非特十超极相真])很满意",
             _HEDGE,
             _RATING,
         ),
+        (r"还行|还可以|可以|不错|凑合|还凑合|马马虎虎|好的|(?:^|\|)好(?=\||$)", _VAGUE, _RATING),
         (
             r"(?:非常|很|特别|十分|太|超级|极其)不满意|不满意|不满|很差|太差|非常差|特别差|差劲|很糟|糟糕|太糟|垃圾|失望|很失望|生气|态度差|态度不好"
             r"|不好|不行|差(?!不多)",
@@ -301,19 +318,26 @@ _ZH_CUES = _cues(
             _RATING,
         ),
         (
-            r"(?:非常|很|特别|十分|太|超级|极其|相当|真|真的很|真的非常)+满意|满分|五星|完美|非常好|特别好|太好了|很好|好极了|棒极了|很棒|非常棒|太棒了|一百分",
+            r"(?:非常|很|特别|十分|太|超级|极其|相当|真|真的很|真的非常)+满意|满分|五星|完美|非常好|特别好|太好了|很好|好极了|棒极了|很棒|非常棒|太棒了|一百分|好得不能再好|再好不过",
             VERY_SATISFIED,
             _RATING,
+            True,
         ),
         (
-            r"(?:还|挺|比较|基本|算|蛮|还算|还挺)?满意|可以|挺好|还好|好的",
+            r"(?:还|挺|比较|基本|算|蛮|还算|还挺)?满意|挺好|还好",
             SATISFIED,
             _RATING,
+            True,
         ),
         # Presence (not-home question): before "在家" and before the negations.
-        (r"没出门|没有出门|没出去|没有出去|没离开|没有离开|哪儿也没去|哪里也没去", DENY, _PRESENCE),
         (
-            r"(?:我|我们|家里|家人)?(?:不在家|没在家|不在|没在)|家里没人|家里没有人|家里没有|没人在家|没有人在家|屋里没人|家中无人"
+            r"没出门|没有出门|没出去|没有出去|没离开|没有离开|哪儿?(?:都|也)没去|哪里(?:都|也)没去",
+            DENY,
+            _PRESENCE,
+        ),
+        (
+            r"(?:我|我们|家里|家人)?(?:不在家|没在家|不在|没在)|家里(?:确实|真的|的确)?没(?:有)?人|家里没有|没人在家|没有人在家|屋里没人|家中无人"
+            r"|家里一个人(?:都|也)没有|一个人(?:都|也)不在"
             r"|出去了|出门了|出门|外出|出差|上班|在公司|在外面|不在屋|错过了|错过|没听到敲门|没听见敲门|没人开门|没有人开门",
             CONFIRM,
             _PRESENCE,
@@ -348,7 +372,7 @@ _ZH_CUES = _cues(
         ),
         # Rescheduling.
         (
-            r"改(?:了|一下|的)?(?:时间|日子|日期)|改期|换(?:个|了|一个)?时间|改约|另约|推迟|延期|改天|改到|换(?:一|个|了)?天|另外约|约了别的时间|重新约|往后推|改日|改了日子|换了日子|调(?:了|一下)?时间|挪(?:了|到)",
+            r"(?:把)?时间改了|改(?:了|一下|的)?(?:时间|日子|日期)|改期|换(?:个|了|一个)?时间|改约|另约|推迟|延期|改天|改到|换(?:一|个|了)?天|另外约|约了别的时间|重新约|往后推|改日|改了日子|换了日子|调(?:了|一下)?时间|挪(?:了|到)",
             RESCHEDULE,
             _CLAIMS,
             True,
@@ -380,8 +404,9 @@ _OWN = "own"
 
 def _plan(cues: list[_Cue], question: str) -> list[tuple[_Cue, str]]:
     """The cues to try for one question, in order: universal, its own, others (see read)."""
-    universal = [(c, c.intent) for c in cues if c.intent in (_NEUTRAL, _OFF, _HEDGE) and question in c.topics]
-    own = [(c, _OWN) for c in cues if c.intent not in (_NEUTRAL, _OFF, _HEDGE) and question in c.topics]
+    kinds = (_NEUTRAL, _OFF, _HEDGE, _VAGUE)
+    universal = [(c, c.intent) for c in cues if c.intent in kinds and question in c.topics]
+    own = [(c, _OWN) for c in cues if c.intent not in kinds and question in c.topics]
     if question == "rating":
         # "Very satisfied, it's still broken": the broken heater speaks against the rating.
         against = [
@@ -392,8 +417,11 @@ def _plan(cues: list[_Cue], question: str) -> list[tuple[_Cue, str]]:
         return universal + against + own
     foreign = [(c, _FOREIGN) for c in cues if c.topics in (_PRESENCE, _WORK) and question not in c.topics]
     # Rating words in a claim's answer ("yes it was done, very satisfied") are masked last, so that
-    # "not satisfied" leaves no stray negation behind and "好" never eats "修好了".
-    rating = [(c, _NEUTRAL) for c in cues if c.topics == _RATING]
+    # "好" never eats "修好了".
+    # Only the approving ones: "not satisfied" keeps its negation, so "done, all not good" is no yes.
+    rating = [
+        (c, _NEUTRAL) for c in cues if c.topics == _RATING and c.intent in (VERY_SATISFIED, SATISFIED, _VAGUE)
+    ]
     return universal + own + foreign + rating
 
 
@@ -484,17 +512,13 @@ def _bare_key(norm: str, lang: str) -> str | None:
     return _ZH_KEYS[match.group(1)] if match else None
 
 
-def _negation_before(masked: str, start: int, lang: str) -> int | None:
-    """Where a negation stands just before position `start` in the same clause (None: none)."""
+def _negations_before(masked: str, start: int, lang: str) -> list[re.Match[str]]:
+    """The negations standing just before position `start` in the same clause."""
     clause_start = masked.rfind("|", 0, start) + 1
-    window = 3 if lang == ENGLISH else 4  # words in English, characters in Mandarin
     if lang == ENGLISH:
-        found = [m for m in _EN_NEGATORS.finditer(masked, clause_start, start)]
-        words_between = lambda m: len(masked[m.end() : start].split())  # noqa: E731
-        near = [m for m in found if words_between(m) < window]
-    else:
-        near = [m for m in _ZH_NEGATORS.finditer(masked, max(clause_start, start - window), start)]
-    return near[0].start() if near else None
+        found = _EN_NEGATORS.finditer(masked, clause_start, start)
+        return [m for m in found if len(masked[m.end() : start].split()) < 3]  # within three words
+    return list(_ZH_NEGATORS.finditer(masked, max(clause_start, start - 4), start))  # four characters
 
 
 def read(
@@ -546,10 +570,13 @@ def read(
             elif mode in (_NEUTRAL, NOT_SATISFIED):
                 intent = mode
             elif mode == _OWN and cue.negatable:
-                negation = _negation_before(masked, start, lang)
-                if negation is not None:
-                    intent = {CONFIRM: DENY, RESCHEDULE: NOT_RESCHEDULE}.get(intent, UNCLEAR)
-                    start = negation  # the negation is explained: masked with its cue
+                negations = _negations_before(masked, start, lang)
+                if negations:
+                    # "not right" denies, "谈不上满意" is not satisfied; "not very satisfied" and a
+                    # double negation ("不我没改") are unclear.
+                    negated = {CONFIRM: DENY, RESCHEDULE: NOT_RESCHEDULE, SATISFIED: NOT_SATISFIED}
+                    intent = negated.get(intent, UNCLEAR) if len(negations) == 1 else UNCLEAR
+                    start = negations[0].start()  # the negation is explained: masked with its cue
                     words = masked[start : match.end()].strip("| _")
             found.append((start, intent, words, cue.bare))
             masked = masked[:start] + pad * (match.end() - start) + masked[match.end() :]
@@ -565,7 +592,9 @@ def read(
     meaningful = [f for f in found if f[1] != _NEUTRAL]
     if question == "status_check" and meaningful and all(f[3] for f in meaningful):
         return reading(UNCLEAR, "a plain yes or no to a question of three choices", cues)
-    said = [(i, w) for _, i, w, _ in found if i != _NEUTRAL]
+    said = [(i, w) for _, i, w, _ in found if i not in (_NEUTRAL, _VAGUE)]
+    if not said and any(f[1] == _VAGUE for f in found):
+        return reading(UNCLEAR, "a rating without a level", cues)
     if question == "customer_rescheduled":
         said = [(DENY if i == NOT_RESCHEDULE else i, w) for i, w in said]
     else:
