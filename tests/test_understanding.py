@@ -105,7 +105,19 @@ VERY_SATISFIED = {
     lang: sorted({r["text"] for r in rows(f"answers_{lang}.tsv") if r["label"] == "very_satisfied"})
     for lang in ("en", "zh")
 }
-EN_NEGATIONS = ["not", "no", "never", "don't", "didn't", "isn't", "wasn't", "nobody", "no one", "nothing", "n't"]
+EN_NEGATIONS = [
+    "not",
+    "no",
+    "never",
+    "don't",
+    "didn't",
+    "isn't",
+    "wasn't",
+    "nobody",
+    "no one",
+    "nothing",
+    "n't",
+]
 ZH_NEGATIONS = ["不", "没", "没有", "不是", "别", "未"]
 
 
