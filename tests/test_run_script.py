@@ -164,6 +164,127 @@ def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path
         proc.stop()
 
 
+def _kill_leftovers(processes: dict[int, str]) -> None:
+    """SIGKILL, by pid, each of these processes still running the same command (whatever failed)."""
+    for pid, cmdline in processes.items():
+        try:
+            same = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() == cmdline
+        except OSError:
+            continue
+        if same and not _gone(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _rq_workers(var: Path) -> list:
+    """The RQ workers registered in scripts/run's private Redis (each with its own pid)."""
+    import redis
+    from rq import Worker
+
+    return Worker.all(connection=redis.Redis(unix_socket_path=str(var / "redis.sock"), socket_timeout=5))
+
+
+def test_a_killed_worker_is_started_again_while_the_api_keeps_taking_sales(tmp_path: Path):
+    env = _env(tmp_path)
+    port = free_port()
+    var = tmp_path / "var"
+    proc = _start(env, port)
+    started: dict[int, str] = {}
+    try:
+        started.update(_children(proc.pid))
+        base = f"http://127.0.0.1:{port}"
+        tokens = dict(TOKEN_LINE.findall(proc.output()))
+        # The worker's own pid, as it registered itself with RQ; its scheduler is a child it forks.
+        wait_until(lambda: len(_rq_workers(var)) == 1, timeout=30, what="the worker to register")
+        old = _rq_workers(var)[0].pid
+        assert old in _children(proc.pid)
+        wait_until(lambda: _children(old), timeout=30, what="the worker's scheduler process")
+        old_group = {old: started[old], **_children(old)}
+        started.update(old_group)
+
+        os.kill(old, signal.SIGKILL)
+
+        # While the worker is dead and being started again, the API takes every sale: half of them
+        # on the fast path (kept as receipts for the worker to register), half synchronously.
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {tokens['demo-sales']}"
+        statuses = []
+        for i in range(50):
+            headers = {"Idempotency-Key": f"while-restarting-{i}"}
+            if i % 2:
+                headers["Prefer"] = "respond-async"
+            r = http.post(f"{base}/api/v1/sales", json=sale_body(), headers=headers, timeout=30)
+            statuses.append(r.status_code)
+        assert statuses == [202 if i % 2 else 201 for i in range(50)]
+
+        wait_until(lambda: "worker started again" in proc.output(), timeout=30, what="the restart")
+        out = proc.output()
+        assert f"worker (pid {old}) stopped unexpectedly" in out and "killed by SIGKILL" in out, out
+
+        def registered() -> bool:
+            listed = http.get(f"{base}/api/v1/sale-receipts", params={"status": "registered"}, timeout=10)
+            return listed.json()["total"] == 25
+
+        wait_until(registered, timeout=60, what="the restarted worker to register the receipts")
+        supervisor = {"Authorization": f"Bearer {tokens['demo-supervisor']}"}
+        orders = requests.get(f"{base}/api/v1/work-orders", headers=supervisor, timeout=10).json()
+        assert orders["total"] == 50
+
+        # Nothing of the killed worker is left (its scheduler was stopped before the restart),
+        # and its successor is scripts/run's own child.
+        assert all(_gone(pid) for pid in old_group), {p: c for p, c in old_group.items() if not _gone(p)}
+        new = [w.pid for w in _rq_workers(var) if w.pid != old]
+        assert len(new) == 1 and new[0] in _children(proc.pid)
+        started.update(_children(proc.pid))
+
+        children = _stop(proc, signal.SIGINT, group=True)
+        assert proc.popen.returncode == 0, proc.output()
+        wait_until(lambda: all(_gone(pid) for pid in children), timeout=10, what="every child to exit")
+    finally:
+        started.update(_children(proc.pid))
+        proc.stop()
+        _kill_leftovers(started)
+
+
+def test_a_worker_that_cannot_start_stops_scripts_run_after_a_few_tries(tmp_path: Path):
+    # A virtualenv whose rq fails at once as a worker (the API and cron start as usual).
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    real = Path(sys.prefix) / "bin"
+    for name in ("python", "gunicorn", "rq"):
+        wrapper = venv / "bin" / name
+        refuse = 'if [ "$1" = worker ]; then echo "rq worker: cannot start (test)" >&2; exit 3; fi\n'
+        wrapper.write_text(f'#!/bin/sh\n{refuse if name == "rq" else ""}exec {real / name} "$@"\n')
+        wrapper.chmod(0o755)
+    env = _env(tmp_path)
+    env["DISPATCH_VENV"] = str(venv)
+    port = free_port()
+    proc = start("scripts-run", [str(SCRIPT), "--no-install", "--port", str(port)], env)
+    started: dict[int, str] = {}
+
+    def record() -> bool:
+        started.update(_children(proc.pid))
+        return not proc.alive()
+
+    try:
+        wait_until(record, timeout=90, interval=0.5, what="scripts/run to give up")
+        out = proc.output()
+        assert proc.popen.returncode == 1, out
+        for delay in (1, 2, 4, 8):  # it tried again, waiting longer each time
+            assert f"starting it again in {delay} s" in out, out
+        assert "worker died within 10 s of starting 5 times in a row (last: exit status 3)" in out, out
+        assert "rq worker: cannot start (test)" in out  # the end of its log, shown
+        assert "stopped." in out
+        assert all(_gone(pid) for pid in started), started
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
+    finally:
+        proc.stop()
+        _kill_leftovers(started)
+
+
 def test_a_bad_configuration_is_named_and_starts_nothing(tmp_path: Path):
     env = _env(tmp_path, config='TELEPHONY_BACKEND = "carrier-pigeon"\n')
     proc = start("scripts-run", [str(SCRIPT), "--no-install", "--port", str(free_port())], env)
