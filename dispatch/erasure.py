@@ -114,7 +114,9 @@ def erase_customer(
     reason = (reason or "").strip()
     if not reason:
         raise Invalid.field("reason", "is required")
-    customer = session.get(Customer, customer_id, with_for_update=True)
+    customer = session.scalars(
+        select(Customer).where(Customer.id == customer_id).with_for_update(of=Customer)
+    ).first()
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
     if customer.erased_at is not None:
