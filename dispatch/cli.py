@@ -172,6 +172,32 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
 
 
 @main.group()
+def customer() -> None:
+    """Customers: erase one's personal data on request."""
+
+
+@customer.command("erase")
+@click.argument("customer_id", type=int)
+@click.option("--reason", required=True, help="Why (e.g. the request's reference); no personal data.")
+def customer_erase(customer_id: int, reason: str) -> None:
+    """Erase a customer's personal data everywhere but the audit trail, which holds none."""
+    from dispatch import erasure
+
+    with _session() as session:
+        try:
+            report = erasure.erase_customer(
+                session, OPERATOR, customer_id, reason=reason, settings=current_app.config
+            )
+        except DomainError as exc:
+            _fail(exc)
+        session.commit()
+    rows = ", ".join(f"{table} {n}" for table, n in sorted(report.counts.items())) or "no other rows"
+    click.echo(
+        f"customer {customer_id} erased; work orders kept: {len(report.work_orders)}; rows changed: {rows}"
+    )
+
+
+@main.group()
 def outbox() -> None:
     """The outbox relay."""
 

@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
     "TRUSTED_PROXIES": 0,
     "LOG_LEVEL": "INFO",
+    # Key of the keyed digests (HMAC-SHA256) that stand in for personal data in the audit trail
+    # (an opted-out phone number, a free-text note). Set a long random value once per
+    # installation and never change it; keep it out of the database and its backups.
+    "PII_HASH_SECRET": "",
     # Per-caller limits (the `limits` notation, ";"-separated; empty = off) on requests that end in
     # calls or texts to customers, which cost money: reporting a sale, closing a work order.
     "RATE_LIMIT_SALES": "120/minute;3000/hour",

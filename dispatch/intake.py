@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch import customers, orders, outbox, phones, routing
+from dispatch import customers, orders, outbox, personal, phones, routing
 from dispatch.actors import Actor
 from dispatch.audit import trail
 from dispatch.errors import Conflict, Invalid
@@ -137,6 +138,7 @@ def _new_order(
     sale_id: int | None = None,
     extra: dict[str, Any] | None = None,
     reminder_hours: int,
+    settings: Mapping[str, Any] | None = None,
 ) -> WorkOrder:
     provider = routing.find_provider(session, unit.city_id, unit.product_model.product_line_id)
     order = WorkOrder(
@@ -153,6 +155,10 @@ def _new_order(
         **(extra or {}),
     )
     session.add(order)
+    audited = dict(extra or {})
+    if "fault_description" in audited:
+        # The customer's words: on the order (erasable), only their keyed digest in the trail.
+        audited["fault_description_digest"] = personal.text_digest(audited.pop("fault_description"), settings)
     orders.transition(
         session,
         order,
@@ -164,7 +170,7 @@ def _new_order(
             "provider_id": order.provider_id,
             "appointment_start": order.appointment_start,
             "appointment_end": order.appointment_end,
-            **(extra or {}),
+            **audited,
         },
     )
     plan_reminder(session, order, reminder_hours, new=True)
@@ -362,6 +368,7 @@ def open_repair(
     fault_description: str,
     appointment: Window | None,
     reminder_hours: int,
+    settings: Mapping[str, Any] | None = None,
 ) -> WorkOrder:
     """Open a repair order for a registered unit, routed like any order."""
     if bool(serial_number) == bool(unit_id):
@@ -410,6 +417,7 @@ def open_repair(
             "repeat_of_id": earlier.id if earlier else None,
         },
         reminder_hours=reminder_hours,
+        settings=settings,
     )
 
 

@@ -1,5 +1,8 @@
 """Log redaction: no full phone number, bearer token or configured secret reaches a log line.
 
+Phone numbers are found by their shape, not only by name: E.164 anywhere, a query or form
+parameter of any name whose value looks like a number, and national formats in free text.
+
 Redaction happens when a log record is created (a record factory), not in a handler, so it
 covers every logger of the process - Flask's, gunicorn's error and access logs, RQ's, the
 Twilio SDK's - whatever handlers they write to. Arguments are merged into the message first,
@@ -24,6 +27,17 @@ from dispatch.phones import masked
 _E164 = re.compile(r"(?<![\d+])(?:\+|%2[bB])\d(?:[ ().-]?\d){7,14}(?!\d)")
 # Phone-bearing query or form parameters in any format ("phone=(217)%20555-0199", "To=...").
 _PHONE_PARAM = re.compile(r"(?i)(?<![\w])(phone|to|from|caller|called)=([^&\s\"']+)")
+# Any other parameter ("q=217-555-0199", "search=%2B8613812345678"): masked when its value looks
+# like a phone number (below), whatever the parameter is called.
+_ANY_PARAM = re.compile(r"(?<![\w%])([\w.\[\]-]+)=([^&\s\"']+)")
+_PHONE_SHAPED = re.compile(r"[+\d\s().-]+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# National formats in free text, without a '+': grouped ("(217) 555-0199", "217.555.0199",
+# "138 1234 5678", "020 7183 8750") or a bare run of 10 digits starting 2-9 (a North American
+# number; Unix times now start with 1) or of 11 starting 1 (China's mobiles, or 1 + an area code).
+_NATIONAL = re.compile(
+    r"(?<![\w+.:/-])(?:\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{4}|[2-9]\d{9}|1[2-9]\d{9})(?![\w.:/-]?\d)(?![\w])"
+)
 # Credentials in headers or text: "Bearer <token>", "Basic <base64>" (the Twilio SDK's auth).
 _AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=_-]{8,}")
 # Dispatch's own tokens wherever they appear; the 12-character prefix `token list` shows is kept.
@@ -52,6 +66,18 @@ def _mask_param(match: re.Match[str]) -> str:
     return f"{match.group(1)}=" + masked("+" + digits)
 
 
+def _mask_any_param(match: re.Match[str]) -> str:
+    value = unquote(match.group(2))
+    digits = re.sub(r"\D", "", value)
+    if not _PHONE_SHAPED.fullmatch(value) or not 7 <= len(digits) <= 15 or _ISO_DATE.fullmatch(value):
+        return match.group(0)
+    return f"{match.group(1)}=" + masked("+" + digits)
+
+
+def _mask_national(match: re.Match[str]) -> str:
+    return masked("+" + re.sub(r"\D", "", match.group(0)))
+
+
 def redact(text: str) -> str:
     """The text with phone numbers masked and tokens and secrets removed."""
     if not text:
@@ -63,7 +89,9 @@ def redact(text: str) -> str:
     text = _DISPATCH_TOKEN.sub(r"\1…", text)
     text = _URL_PASSWORD.sub(r"\1:***@", text)
     text = _PHONE_PARAM.sub(_mask_param, text)
-    return _E164.sub(_mask_e164, text)
+    text = _ANY_PARAM.sub(_mask_any_param, text)
+    text = _E164.sub(_mask_e164, text)
+    return _NATIONAL.sub(_mask_national, text)
 
 
 def _redacting_factory(original):

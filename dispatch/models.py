@@ -223,6 +223,8 @@ class Customer(Base):
     city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"))
     language: Mapped[str | None] = mapped_column(String(8))  # overrides the city's language
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the customer's personal data was erased on request (dispatch.erasure).
+    erased_at: Mapped[datetime | None]
     city: Mapped[City] = relationship(lazy="joined")
     units: Mapped[list[Unit]] = relationship(back_populates="customer", order_by="Unit.id")
 
@@ -328,6 +330,8 @@ class WorkOrder(Base):
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
     # The appointment start the provider was last reminded of (a reminder job runs once per booking).
     reminded_for: Mapped[datetime | None]
+    # Why it was cancelled (free text: kept here, erasable, and only as a digest in the trail).
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -602,7 +606,10 @@ class OptOut(Base):
 
     __tablename__ = "opt_outs"
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    # NULL once its customer was erased: phone_hash alone remains, the evidence of the refusal.
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The keyed digest of the number (dispatch.personal.digest), as the audit trail shows it.
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

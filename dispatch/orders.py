@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from dispatch import personal
 from dispatch.actors import Actor
 from dispatch.audit import trail
 from dispatch.db import paginate
@@ -241,7 +242,9 @@ def close_order(
             "reason": reason,
             "installer_id": installer.id,
             "visited_at": visited_at,
-            "note": note,
+            # Free text may quote the customer: it stays on the visit (erasable), the trail keeps
+            # its keyed digest only (dispatch.personal).
+            "note_digest": personal.text_digest(note, settings),
         },
     )
     # Every closing is checked with the customer; the callback and its job request commit with it.
@@ -251,10 +254,25 @@ def close_order(
     return visit
 
 
-def cancel_order(session: Session, actor: Actor, order_id: int, *, reason: str) -> WorkOrder:
+def cancel_order(
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    *,
+    reason: str,
+    settings: Mapping[str, Any] | None = None,
+) -> WorkOrder:
     """Cancel an open order (the customer withdrew, the sale was returned); 409 if not open."""
     order = get_order(session, actor, order_id, for_update=True)
     if OrderState(order.state) not in TRANSITIONS["cancel"][0]:
         raise Conflict(f"work order {order.id} is {order.state}; only an open order can be cancelled")
-    transition(session, order, "cancel", S.CANCELLED, actor, {"reason": reason})
+    order.cancel_reason = reason  # free text: on the row (erasable), its digest in the trail
+    transition(
+        session,
+        order,
+        "cancel",
+        S.CANCELLED,
+        actor,
+        {"reason_digest": personal.text_digest(reason, settings)},
+    )
     return order

@@ -31,6 +31,12 @@ FULL_NUMBER = re.compile(r"2\D{0,3}1\D{0,3}7\D{0,3}5\D{0,3}5\D{0,3}5\D{0,3}0\D{0
         ("GET /api/v1/customers?phone=%2B12175550199 HTTP/1.1", f"?phone={PHONE_SHOWN} HTTP/1.1"),
         ("GET /api/v1/customers?phone=(217)%20555-0199&x=1", "?phone=+2*******99&x=1"),
         ("To=%2B442071838750&From=%2B14155550100", "To=+4*********50&From=+1********00"),
+        # Any parameter, whatever its name, and national formats in message text.
+        ("GET /api/v1/customers?q=217-555-0199&page=2 HTTP/1.1", "?q=+2*******99&page=2 HTTP/1.1"),
+        ("GET /x?search=%2B12175550199 HTTP/1.1", f"?search={PHONE_SHOWN} HTTP/1.1"),
+        ("text from (217) 555-0199: yes", "text from +2*******99: yes"),
+        ("reply from 2175550199", "reply from +2*******99"),
+        ("sms 13812345678 STOP", "sms +1********78 STOP"),
         ("Authorization: Bearer dsp_abcdefgh12345678901234567890", "Authorization: Bearer [redacted]"),
         ("token dsp_abcdefgh1234567890abcdefghij issued", "token dsp_abcdefgh… issued"),
         ("Authorization: Basic QUMxMjM0NTY3ODk6c2VjcmV0", "Authorization: Basic [redacted]"),
@@ -47,6 +53,7 @@ def test_redact_masks_numbers_and_credentials(raw, shown):
         "2026-05-01T15:00:00+00:00 order 12345 moved from=booked to=closed_completed",
         "seq 1234567 hash 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "GET /api/v1/work-orders?date_from=2026-05-01&page=2 HTTP/1.1 200",
+        "job 550e8400-e29b-41d4-a716-446655440000 at 1764496000 took 0.123456789 s from 192.168.100.200",
     ],
 )
 def test_redact_leaves_times_ids_and_hashes_alone(harmless):
@@ -112,6 +119,11 @@ def test_gunicorn_access_and_error_logs_hold_no_number_or_token(worker_env, sess
             f"{url}/customers?phone={PHONE}", headers={"Authorization": "Bearer dsp_x"}, timeout=10
         )
         assert refused.status_code == 401
+        # A number in a parameter not named as a phone field is logged masked too (the 422 names it).
+        unknown = requests.get(
+            f"{url}/customers", params={"search": "217-555-0199"}, headers=agent, timeout=10
+        )
+        assert unknown.status_code == 422
         too_big = requests.post(f"{url}/sales", data="x" * 100_000, headers=sales, timeout=10)
         assert too_big.status_code == 413
         procs.wait_until(lambda: server.output().count('"POST /api/v1/sales') >= 2, what="access log")
@@ -119,6 +131,7 @@ def test_gunicorn_access_and_error_logs_hold_no_number_or_token(worker_env, sess
         server.stop()
     output = server.output()
     assert f'"GET /api/v1/customers?phone={PHONE_SHOWN}' in output  # logged, masked
+    assert '"GET /api/v1/customers?search=+2*******99' in output
     assert "auth=Bearer [redacted]" in output
     assert not FULL_NUMBER.search(output), output
     for token in (tokens["demo-sales"], tokens["demo-agent"]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -74,4 +75,6 @@ class ComplaintStatusView(MethodView):
     @blp.response(200, ComplaintOut)
     def post(self, data, complaint_id):
         """Move a complaint on (investigating, closed) with a note; a closed complaint stays closed (409)."""
-        return complaints.set_status(db(), actor(), complaint_id, data["status"], data["note"])
+        return complaints.set_status(
+            db(), actor(), complaint_id, data["status"], data["note"], settings=current_app.config
+        )

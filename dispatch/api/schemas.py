@@ -234,13 +234,16 @@ class VisitOut(ma.Schema):
 
 class CustomerBriefOut(ma.Schema):
     id = fields.Integer()
-    name = fields.String()
+    name = fields.String(metadata={"description": "'(erased)' once the customer's data was erased"})
     phone = fields.String()
     address = fields.String()
     city = fields.String(attribute="city.name")
     language = fields.Function(
         lambda c: c.language or c.city.language,
         metadata={"description": "The language prompts and texts use: the customer's own, else the city's"},
+    )
+    erased_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the customer's personal data was erased on request"}
     )
 
 
@@ -253,6 +256,7 @@ class WorkOrderOut(WorkOrderSummaryOut):
     fault_category = fields.String(allow_none=True)
     fault_description = fields.String(allow_none=True)
     repeat_of_id = fields.Integer(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
     visits = fields.List(fields.Nested(VisitOut))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -262,7 +262,7 @@ class InboundSms(MethodView):
             # Twilio confirms opt-outs itself and would block a reply now.
             return _xml(twiml.sms_reply(None))
         if word in twiml.OPT_IN_WORDS:
-            callbacks.opt_in(db(), phone, "sms")
+            callbacks.opt_in(db(), phone, "sms", current_app.config)
             log.info("%s opted back in by text", phones.masked(phone))
             return _xml(twiml.sms_reply(None))
         prompt = callbacks.sms_reply_target(db(), phone)

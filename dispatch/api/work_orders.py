@@ -83,7 +83,9 @@ class CancelOrder(MethodView):
 
         An order that is not open (closed, cancelled) is 409 and changes nothing.
         """
-        return orders.cancel_order(db(), actor(), order_id, reason=data["reason"])
+        return orders.cancel_order(
+            db(), actor(), order_id, reason=data["reason"], settings=current_app.config
+        )
 
 
 @blp.route("/work-orders/<int:order_id>/assign")
@@ -143,4 +145,5 @@ class Repairs(MethodView):
             fault_description=data["fault_description"],
             appointment=window(data["appointment"]),
             reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
+            settings=current_app.config,
         )

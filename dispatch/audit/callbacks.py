@@ -40,7 +40,7 @@ REQUESTS FROM THE TELEPHONY SIDE (dispatch/jobs/callbacks.py, dispatch/api/webho
   failed|received. A call 'completed' by a human with NO answer recorded = not answered.
 - sms_reply_target(session, phone_e164) -> Prompt | None, and Prompt.attempt_id: int | None:
   the latest open SMS attempt awaiting a reply from this number (inbound SMS has a new sid).
-- opt_in(session, phone_e164, source) -> None for START / UNSTOP (undo opt_out; nothing else).
+- opt_in(session, phone_e164, source, settings=None) -> None for START / UNSTOP (undo opt_out; nothing else).
 - CustomerAnswer.happened for the other not-completed reasons (parts_missing, site_not_ready, ...):
   "confirmed" (1) | "disputed" (2) | "rescheduled" (3). Completed: "done" (1) | "not_done" (2),
   rating asked only after "done". status_check: "done" (1) | "not_done" (2) | "rescheduled" (3).
@@ -80,12 +80,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, or_, select, text
+from sqlalchemy import bindparam, case, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, lazyload
 
-from dispatch import orders, outbox
+from dispatch import orders, outbox, personal
 from dispatch.actors import Actor
 from dispatch.audit import complaints, scheduling, trail, verdicts
 from dispatch.config import load_settings
@@ -248,9 +248,12 @@ def _request_attempt(session: Session, callback: Callback, at: datetime, *, tag:
     callback.last_enqueued_at = at
 
 
-def is_opted_out(session: Session, phone_e164: str) -> bool:
-    """Whether this number asked for no more automated calls or texts."""
-    return session.scalar(select(OptOut.id).where(OptOut.phone == phone_e164)) is not None
+def is_opted_out(session: Session, phone_e164: str, settings: Mapping[str, Any] | None = None) -> bool:
+    """Whether this number asked for no more automated calls or texts (also before an erasure)."""
+    # An erased customer's refusal is kept as the number's digest alone: it still holds.
+    phone_hash = personal.digest(phone_e164, _cfg(settings))
+    found = select(OptOut.id).where(or_(OptOut.phone == phone_e164, OptOut.phone_hash == phone_hash))
+    return session.scalar(found) is not None
 
 
 def _priority(claim: str) -> int:
@@ -310,7 +313,7 @@ def _next_step(
             settings,
         )
         return
-    if is_opted_out(session, callback.phone):
+    if is_opted_out(session, callback.phone, settings):
         _to_human(session, callback, "opted_out", now, settings)
         return
     before = callback.state
@@ -640,7 +643,7 @@ def start_attempt(
             session, SYSTEM, callback, "cancelled", before, reason=f"order is {callback.work_order.state}"
         )
         return None
-    if is_opted_out(session, callback.phone):
+    if is_opted_out(session, callback.phone, settings):
         _to_human(session, callback, "opted_out", now, settings)
         return None
     tz = _tz(callback)
@@ -1070,10 +1073,10 @@ def _apply(
         if callback.purpose == CallbackPurpose.VERIFY_VISIT and state == OrderState.CLOSED_COMPLETED:
             orders.transition(session, order, "verify", OrderState.VERIFIED, actor, data)
     elif verdict == Verdict.CONTRADICTED:
-        summary = f"{_claim_text(callback)}; the customer says: {callback.answer_happened}" + (
-            f" ({callback.answer_note})" if callback.answer_note else ""
+        summary = f"{_claim_text(callback)}; the customer says: {callback.answer_happened}"
+        complaint = complaints.open_for_callback(
+            session, callback, actor, settings, summary=summary, note=callback.answer_note, now=now
         )
-        complaint = complaints.open_for_callback(session, callback, actor, settings, summary=summary, now=now)
         if state in orders.TRANSITIONS["reopen"][0]:
             orders.transition(
                 session,
@@ -1108,15 +1111,21 @@ def opt_out(
     settings = _cfg(settings)
     now = utcnow()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    phone_hash = personal.digest(phone_e164, settings)
+    # The same number said STOP before its customer was erased: the refusal gets its number back.
+    session.execute(
+        update(OptOut).where(OptOut.phone_hash == phone_hash, OptOut.phone.is_(None)).values(phone=phone_e164)
+    )
     row = session.execute(
         insert(OptOut)
-        .values(phone=phone_e164, source=source[:40], created_at=now)
-        .on_conflict_do_nothing(index_elements=["phone"])
+        .values(phone=phone_e164, phone_hash=phone_hash, source=source[:40], created_at=now)
+        .on_conflict_do_nothing()
         .returning(OptOut.id)
     ).first()
     if row is not None:
+        # The trail can never be erased: the number only as its keyed digest (personal.py).
         trail.record(
-            session, SYSTEM, "opt_out", row.id, "opted_out", data={"phone": phone_e164, "source": source}
+            session, SYSTEM, "opt_out", row.id, "opted_out", data={"phone_hash": phone_hash, "source": source}
         )
     for callback in session.scalars(
         select(Callback)
@@ -1132,12 +1141,19 @@ def opt_out(
         _to_human(session, callback, "opted_out", now, settings)
 
 
-def opt_in(session: Session, phone_e164: str, source: str) -> None:
+def opt_in(session: Session, phone_e164: str, source: str, settings: Mapping[str, Any] | None = None) -> None:
     """START / UNSTOP: automated messages to this number are allowed again (nothing else changes)."""
-    row = session.scalars(select(OptOut).where(OptOut.phone == phone_e164).with_for_update()).first()
+    phone_hash = personal.digest(phone_e164, _cfg(settings))
+    row = session.scalars(
+        select(OptOut)
+        .where(or_(OptOut.phone == phone_e164, OptOut.phone_hash == phone_hash))
+        .with_for_update()
+    ).first()
     if row is None:
         return
-    trail.record(session, SYSTEM, "opt_out", row.id, "opted_in", data={"phone": phone_e164, "source": source})
+    trail.record(
+        session, SYSTEM, "opt_out", row.id, "opted_in", data={"phone_hash": phone_hash, "source": source}
+    )
     session.delete(row)
     session.flush()
 
@@ -1362,7 +1378,12 @@ def answer_by_agent(
         "callback",
         callback.id,
         "not_reached",
-        data={"attempt_id": attempt.id, "human_attempts": callback.human_attempts, "note": note},
+        data={
+            "attempt_id": attempt.id,
+            "human_attempts": callback.human_attempts,
+            # The agent's note may quote the customer: on the attempt (erasable), a digest here.
+            "note_digest": personal.text_digest(note, settings),
+        },
     )
     if callback.human_attempts >= int(settings["CALLBACK_MAX_HUMAN_ATTEMPTS"]):
         callback.answer_note = note

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from dispatch import personal
 from dispatch.actors import Actor
 from dispatch.audit import trail
 from dispatch.db import paginate
@@ -34,9 +35,15 @@ def open_for_callback(
     settings: Mapping[str, Any],
     *,
     summary: str,
+    note: str | None = None,
     now: datetime | None = None,
 ) -> Complaint:
-    """Open the complaint a contradicted claim implies and put its provider under review."""
+    """Open the complaint a contradicted claim implies and put its provider under review.
+
+    `summary` names the claim and the answer (no personal data); `note`, the customer's words or
+    the agent's note, is added to the complaint's own summary only: never to the audit trail or
+    the provider's review reason, which outlive an erasure.
+    """
     now = now or utcnow()
     if callback.provider_id is None:
         raise Conflict(f"callback {callback.id} has no provider to complain about")
@@ -47,7 +54,7 @@ def open_for_callback(
         provider_id=callback.provider_id,
         kind=KIND_CONTRADICTED,
         status=ComplaintStatus.OPEN.value,
-        summary=summary,
+        summary=summary + (f" ({note})" if note else ""),
         deadline_at=now + timedelta(hours=int(settings["COMPLAINT_DEADLINE_HOURS"])),
         created_at=now,
         updated_at=now,
@@ -68,6 +75,7 @@ def open_for_callback(
             "provider_id": complaint.provider_id,
             "kind": complaint.kind,
             "summary": summary,
+            "note_digest": personal.text_digest(note, settings),
             "deadline_at": complaint.deadline_at,
         },
     )
@@ -149,7 +157,14 @@ def complaint_detail(session: Session, actor: Actor, complaint_id: int) -> Compl
 
 
 def set_status(
-    session: Session, actor: Actor, complaint_id: int, status: str, note: str, *, now: datetime | None = None
+    session: Session,
+    actor: Actor,
+    complaint_id: int,
+    status: str,
+    note: str,
+    *,
+    now: datetime | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Complaint:
     """Headquarters moves a complaint on (investigating, closed) with a note; providers never can."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
@@ -175,6 +190,7 @@ def set_status(
         "status_changed",
         from_state=before,
         to_state=status,
-        data={"note": note},
+        # The note is free text (it may quote the customer): on the complaint, a digest here.
+        data={"note_digest": personal.text_digest(note, settings)},
     )
     return complaint
