@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.actors import Actor
@@ -68,17 +68,53 @@ def revoke_token(session: Session, actor: Actor, prefix: str) -> ApiToken:
     return row
 
 
+def set_user_active(session: Session, actor: Actor, *, user_id: int, active: bool) -> User:
+    """Deactivate a user (every one of its tokens stops at once) or activate it again."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    if not active and user.id == actor.user_id:
+        # Nobody locks themselves out by mistake; another admin or the operator's command can.
+        raise Invalid.field("active", "you cannot deactivate yourself")
+    if user.active != active:
+        user.active = active
+        session.flush()
+        trail.record(session, actor, "user", user.id, "activated" if active else "deactivated")
+    return user
+
+
+def find_user(session: Session, name: str) -> User:
+    """The user with this name, or NotFound."""
+    user = session.scalars(select(User).where(User.name == name)).first()
+    if user is None:
+        raise NotFound(f"no user {name!r}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, in the order they were created."""
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
 # Built once; run on the session's connection: this is on every request, and the ORM's
 # statement handling (or loading User and ApiToken objects) costs more than the query itself.
+# A provider user's provider is checked in the same query (no extra round trip): deactivating a
+# provider stops its users' tokens at once, and activating it again restores them.
 _AUTHENTICATE = (
     select(User.id, User.role, User.provider_id, User.name)
     .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+    .outerjoin(Provider, Provider.id == User.provider_id)
+    .where(
+        ApiToken.token_hash == bindparam("digest"),
+        ApiToken.revoked_at.is_(None),
+        User.active.is_(True),
+        or_(User.provider_id.is_(None), Provider.active.is_(True)),
+    )
 )
 
 
 def authenticate(session: Session, token: str) -> Actor | None:
-    """The actor a bearer token stands for, or None if unknown, revoked or inactive."""
+    """The actor a bearer token stands for; None if unknown, revoked, or its user or provider inactive."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.connection().execute(_AUTHENTICATE, {"digest": _digest(token)}).first()

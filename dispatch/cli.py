@@ -59,7 +59,7 @@ def load_reference(folder: Path) -> None:
 
 @main.group()
 def user() -> None:
-    """Users: create, list."""
+    """Users: create, list, deactivate, activate."""
 
 
 @user.command("create")
@@ -89,6 +89,31 @@ def user_list() -> None:
             click.echo(
                 f"{u.id}\t{u.name}\t{u.role}\t{u.provider_id or ''}\t{'active' if u.active else 'inactive'}"
             )
+
+
+def _set_active(name: str, active: bool) -> None:
+    with _session() as session:
+        try:
+            found = auth.find_user(session, name)
+            auth.set_user_active(session, OPERATOR, user_id=found.id, active=active)
+        except DomainError as exc:
+            _fail(exc)
+        session.commit()
+    click.echo(f"user {name} {'activated' if active else 'deactivated'}")
+
+
+@user.command("deactivate")
+@click.argument("name")
+def user_deactivate(name: str) -> None:
+    """Deactivate a user: every one of its tokens gets 401 at once (until `user activate`)."""
+    _set_active(name, False)
+
+
+@user.command("activate")
+@click.argument("name")
+def user_activate(name: str) -> None:
+    """Activate a deactivated user again: its tokens that were not revoked work again."""
+    _set_active(name, True)
 
 
 @main.group()

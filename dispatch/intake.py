@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from dispatch import customers, orders, outbox, personal, phones, routing
 from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.errors import Conflict, Invalid
+from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.models import (
     City,
     OrderKind,
@@ -337,9 +337,28 @@ def report_sale(
     return result
 
 
-def book(session: Session, actor: Actor, order_id: int, window: Window, *, reminder_hours: int) -> WorkOrder:
-    """Give an order a time window: book a pending one, or reschedule a booked one."""
+def _sales_may_move(session: Session, order: WorkOrder, hours: float) -> bool:
+    """Whether shop staff may still move this order of a sale they reported (see `book`)."""
+    reported_at = session.scalar(select(Sale.created_at).where(Sale.id == order.sale_id))
+    if reported_at is None or utcnow() - reported_at > timedelta(hours=hours):
+        return False
+    # Once visited (a visit failed, or the order was reopened after a visit the customer
+    # contradicted), the order belongs to the provider, the hotline and headquarters.
+    return not order.visits and not order.complaints  # type: ignore[attr-defined]
+
+
+def book(
+    session: Session, actor: Actor, order_id: int, window: Window, *, reminder_hours: int, sales_hours: float
+) -> WorkOrder:
+    """Give an order a time window: book a pending one, or reschedule a booked one.
+
+    Shop staff may move only the orders of a sale they reported themselves, for `sales_hours`
+    after reporting it, and only until the first visit; any other order is NotFound to them.
+    """
     order = orders.get_order(session, actor, order_id, for_update=True)
+    if actor.role == Role.SALES and not _sales_may_move(session, order, sales_hours):
+        # The same answer as for an order that does not exist, so that ids cannot be probed.
+        raise NotFound(f"work order {order_id} not found")
     start, end = resolve_window(window, order.city.timezone, "window", utcnow())
     before = {"appointment_start": order.appointment_start, "appointment_end": order.appointment_end}
     action = "reschedule" if order.state == OrderState.BOOKED else "book"

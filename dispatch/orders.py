@@ -28,6 +28,7 @@ from dispatch.models import (
     OrderState,
     Outcome,
     Role,
+    Sale,
     Visit,
     WorkOrder,
     utcnow,
@@ -103,10 +104,14 @@ def resting_state(order: WorkOrder) -> OrderState:
 
 
 def visible_orders(actor: Actor) -> Select[tuple[WorkOrder]]:
-    """The orders an actor may see: a provider only its own, headquarters' roles all."""
+    """The orders an actor may see: a provider its own, shop staff its own sales', headquarters all."""
     query = select(WorkOrder)
     if actor.role == Role.PROVIDER:
         query = query.where(WorkOrder.provider_id == actor.provider_id)
+    elif actor.role == Role.SALES:
+        query = query.where(
+            WorkOrder.sale_id.in_(select(Sale.id).where(Sale.reported_by_id == actor.user_id))
+        )
     return query
 
 

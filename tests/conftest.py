@@ -61,6 +61,7 @@ def settings(database_url) -> dict:
         # the tests about rate limits set their own limits and key prefix.
         "RATE_LIMIT_SALES": "",
         "RATE_LIMIT_CLOSE": "",
+        "RATE_LIMIT_APPOINTMENTS": "",
     }
 
 

@@ -120,7 +120,7 @@ def isolated_env(tmp_path: Path, name: str, **settings: str) -> dict[str, str]:
     config = tmp_path / f"{name}-empty.toml"
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-    values = {"RATE_LIMIT_SALES": "", "RATE_LIMIT_CLOSE": "", **settings}
+    values = {"RATE_LIMIT_SALES": "", "RATE_LIMIT_CLOSE": "", "RATE_LIMIT_APPOINTMENTS": "", **settings}
     env.update({f"DISPATCH_{key}": str(value) for key, value in values.items()})
     env["DISPATCH_CONFIG"] = str(config)
     env["DISPATCH_QUEUE_PREFIX"] = f"{name}-{os.urandom(4).hex()}"

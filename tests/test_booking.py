@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatch import notices
-from dispatch.models import AuditEvent, OutboxMessage, WorkOrder
+from dispatch import auth, notices
+from dispatch.actors import Actor
+from dispatch.audit import callbacks
+from dispatch.models import AuditEvent, Callback, OutboxMessage, Sale, WorkOrder
 from tests.helpers import future_window
 
 
@@ -123,9 +125,12 @@ def test_a_window_must_be_complete_and_well_formed(api, pending):
     assert response.status_code == 422 and list(response.get_json()["errors"]) == ["window"]
 
 
-def test_only_agents_and_sales_book(api, pending):
-    for who in ("provider:SPR-HEAT", "callback", "supervisor"):
+def test_the_hotline_headquarters_and_the_orders_shop_book_and_no_one_else(api, pending):
+    for who in ("provider:SPR-HEAT", "callback", "admin"):
         assert _book(api, pending["id"], future_window(), who=who).status_code == 403
+    for who in ("agent", "supervisor", "sales"):
+        response = _book(api, pending["id"], future_window(days=2), who=who)
+        assert response.status_code == 200, (who, response.get_json())
     assert _book(api, 9999, future_window()).status_code == 404
 
 
@@ -171,3 +176,109 @@ def test_a_reminder_runs_once_and_only_for_the_current_appointment(api, pending,
     assert datetime.fromisoformat(reminded[0].data["appointment_start"]) == datetime.fromisoformat(
         t2["start"]
     )
+
+
+# --- shop staff: only the orders of their own sales (issue 11, hole 1) -------------------------
+
+CUSTOMER = {"name": "Quincy Privatefield", "phone": "+1 217 555 0163", "address": "7 Hidden Lane"}
+CUSTOMER_TRACES = (CUSTOMER["name"], "+12175550163", "555 0163", CUSTOMER["address"])
+
+
+@pytest.fixture
+def other_shop(api, session_factory) -> str:
+    """A second shop's sales user; returns the name its token is kept under in `api`."""
+    with session_factory() as session:
+        user = auth.create_user(session, Actor.system("test"), name="demo-sales-east", role="sales")
+        api.tokens[user.name] = auth.issue_token(session, Actor.system("test"), user)
+        session.commit()
+    return "sales-east"
+
+
+def _state(api, order_id: int) -> tuple:
+    """What a refused call must leave untouched: the order as headquarters reads it."""
+    order = api.get(f"/api/v1/work-orders/{order_id}", "supervisor").get_json()
+    return order["state"], order["appointment"], len(order["history"])
+
+
+def test_another_shop_gets_404_for_any_order_and_learns_nothing(api, session, other_shop):
+    pending = api.sale(**CUSTOMER)["work_orders"][0]
+    booked = api.sale(**{**CUSTOMER, "phone": "+1 217 555 0164"}, appointment=future_window())
+    booked = booked["work_orders"][0]
+    unknown = _book(api, 9999, future_window(), who=other_shop)
+    assert unknown.status_code == 404
+    for order in (pending, booked):
+        before, reminders = _state(api, order["id"]), len(_reminders(session, order["id"]))
+        response = _book(api, order["id"], future_window(days=5), who=other_shop)
+        assert response.status_code == 404
+        # The same answer as for an order that does not exist (but for the id it names).
+        assert response.get_json() == {
+            **unknown.get_json(),
+            "message": unknown.get_json()["message"].replace("9999", str(order["id"])),
+        }
+        body = response.get_data(as_text=True)
+        assert not [trace for trace in CUSTOMER_TRACES if trace in body]
+        assert _state(api, order["id"]) == before
+        assert len(_reminders(session, order["id"])) == reminders
+    # The shop that reported the sale still may.
+    assert _book(api, pending["id"], future_window(days=5), who="sales").status_code == 200
+
+
+def test_shop_staff_get_their_order_back_without_the_customer(api):
+    order = api.sale(**{**CUSTOMER, "phone": "+1 217 555 0165"})["work_orders"][0]
+    window = future_window(days=4)
+    response = _book(api, order["id"], window, who="sales")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["id"], body["state"]) == (order["id"], "booked")
+    assert datetime.fromisoformat(body["appointment"]["start"]) == datetime.fromisoformat(window["start"])
+    assert "customer" not in body and "unit" not in body and "visits" not in body
+    text = response.get_data(as_text=True)
+    assert not [trace for trace in CUSTOMER_TRACES if trace in text]
+    # The call centre still gets the whole order.
+    whole = _book(api, order["id"], future_window(days=5), who="agent").get_json()
+    assert whole["customer"]["name"] == CUSTOMER["name"]
+
+
+def test_shop_staff_move_appointments_only_within_the_window_after_the_sale(api, app, session):
+    hours = app.config["SALES_APPOINTMENT_HOURS"] = 24  # a setting: read on each request
+    order = api.get(f"/api/v1/work-orders/{api.sale()['work_orders'][0]['id']}", "agent").get_json()
+
+    def reported(hours_ago: float) -> None:
+        sale = session.get(Sale, order["sale_id"])
+        sale.created_at = datetime.now(UTC) - timedelta(hours=hours_ago)
+        session.commit()
+
+    reported(hours - 1)
+    assert _book(api, order["id"], future_window(days=2), who="sales").status_code == 200
+    reported(hours + 1)
+    before = _state(api, order["id"])
+    assert _book(api, order["id"], future_window(days=3), who="sales").status_code == 404
+    assert _state(api, order["id"]) == before
+    # The hotline moves it whenever the customer calls.
+    assert _book(api, order["id"], future_window(days=3), who="agent").status_code == 200
+
+
+def test_an_order_once_visited_or_reopened_under_a_complaint_is_not_the_shops_to_move(api, session_factory):
+    failed = api.sale(appointment=future_window())["work_orders"][0]
+    closed = api.close(failed["id"], "SPR-HEAT", 1, outcome="not_completed", reason="parts_missing")
+    assert closed.status_code == 200
+    contested = api.sale(phone="+1 217 555 0166", appointment=future_window())["work_orders"][0]
+    closed = api.close(contested["id"], "SPR-HEAT", 1, outcome="not_completed", reason="customer_not_home")
+    assert closed.status_code == 200
+    with session_factory() as session:
+        callback = session.scalars(select(Callback).where(Callback.work_order_id == contested["id"])).one()
+        callbacks.record_answer(
+            session,
+            callback.id,
+            callbacks.CustomerAnswer(happened="nobody_came"),
+            channel="voice",
+            actor=Actor.system("test"),
+        )
+        session.commit()
+    reopened = api.get(f"/api/v1/work-orders/{contested['id']}", "supervisor").get_json()
+    assert reopened["state"] in ("pending", "booked") and len(reopened["complaints"]) == 1
+    for order in (failed, contested):
+        before = _state(api, order["id"])
+        assert _book(api, order["id"], future_window(days=5), who="sales").status_code == 404
+        assert _state(api, order["id"]) == before
+        assert _book(api, order["id"], future_window(days=5), who="agent").status_code == 200

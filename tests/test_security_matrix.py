@@ -71,9 +71,12 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/twilio/status"): SIGNED,
     ("POST", "/api/v1/twilio/voice"): SIGNED,
     ("GET", "/api/v1/units"): HQ,
+    ("GET", "/api/v1/users"): frozenset({"admin"}),
+    ("POST", "/api/v1/users/<int:user_id>/active"): frozenset({"admin"}),
     ("GET", "/api/v1/work-orders"): HQ | {"provider"},
     ("GET", "/api/v1/work-orders/<int:order_id>"): HQ | {"provider"},
-    ("PUT", "/api/v1/work-orders/<int:order_id>/appointment"): frozenset({"agent", "sales"}),
+    # Sales: only orders of its own sales, within SALES_APPOINTMENT_HOURS (404 otherwise; tests/test_booking.py).
+    ("PUT", "/api/v1/work-orders/<int:order_id>/appointment"): frozenset({"agent", "sales", "supervisor"}),
     ("POST", "/api/v1/work-orders/<int:order_id>/assign"): frozenset({"supervisor"}),
     ("POST", "/api/v1/work-orders/<int:order_id>/cancel"): frozenset({"agent", "supervisor"}),
     ("POST", "/api/v1/work-orders/<int:order_id>/close"): frozenset({"provider"}),
@@ -131,6 +134,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "fault_description": "drips",
     },
     ("POST", "/api/v1/sales"): lambda w: sale_body(phone="+1 217 555 0111", name="New Buyer"),
+    ("POST", "/api/v1/users/<int:user_id>/active"): lambda w: {"active": False},
     ("PUT", "/api/v1/work-orders/<int:order_id>/appointment"): lambda w: {"window": future_window(days=6)},
     ("POST", "/api/v1/work-orders/<int:order_id>/assign"): lambda w: {"provider": "SPR-QUICK"},
     ("POST", "/api/v1/work-orders/<int:order_id>/cancel"): lambda w: {"reason": "customer withdrew"},
@@ -216,6 +220,8 @@ def world(api, session_factory) -> World:
         sales_user = session.scalars(select(User).where(User.name == "demo-sales")).one()
         revoked = auth.issue_token(session, Actor.system("test"), sales_user, label="to revoke")
         auth.revoke_token(session, Actor.system("test"), revoked[:12])
+        # A user of its own for the users routes: deactivating a demo user would lock its role out.
+        spare = auth.create_user(session, Actor.system("test"), name="matrix-spare", role="callback")
         session.commit()
         ids = {
             "order_id": own_order["id"],
@@ -225,6 +231,7 @@ def world(api, session_factory) -> World:
             "coverage_id": coverage.id,
             "unassigned_order_id": unassigned["id"],
             "receipt_id": accepted.get_json()["id"],
+            "user_id": spare.id,
         }
     return World(api, ids, own["units"][0]["serial_number"], revoked, "Olga Elsewhere")
 
@@ -412,7 +419,14 @@ def limited_app(settings, redis_conn):
     """The app with small per-caller limits and its own key prefix."""
     from dispatch.app import create_app
 
-    app = create_app({**settings, "RATE_LIMIT_SALES": "3/minute", "RATE_LIMIT_CLOSE": "2/minute"})
+    app = create_app(
+        {
+            **settings,
+            "RATE_LIMIT_SALES": "3/minute",
+            "RATE_LIMIT_CLOSE": "2/minute",
+            "RATE_LIMIT_APPOINTMENTS": "2/minute",
+        }
+    )
     app.config["TESTING"] = True
     yield app
     app.extensions["dispatch.engine"].dispose()
@@ -432,6 +446,29 @@ def test_sales_and_closings_are_rate_limited_per_caller(limited_app, session_fac
     ids = [o["id"] for o in listed["items"]]
     closes = [api.close(i, OWN, 1).status_code for i in ids[:3]]
     assert closes == [200, 200, 429]
+
+
+def test_appointment_moves_are_rate_limited_per_caller_so_ids_cannot_be_walked(limited_app, session_factory):
+    api = Api.seeded(limited_app.test_client(), session_factory)
+    own = api.sale()["work_orders"][0]
+    with session_factory() as session:
+        user = auth.create_user(session, Actor.system("test"), name="demo-sales-east", role="sales")
+        api.tokens[user.name] = auth.issue_token(session, Actor.system("test"), user)
+        session.commit()
+    walk = [
+        api.put(f"/api/v1/work-orders/{order_id}/appointment", "sales-east", {"window": future_window()})
+        for order_id in (own["id"], own["id"] + 1, own["id"] + 2)
+    ]
+    assert [r.status_code for r in walk] == [404, 404, 429]
+    assert "2 per 1 minute" in walk[-1].get_json()["message"] and int(walk[-1].headers["Retry-After"]) >= 1
+    # Another caller has a count of its own: the order's shop moves it, twice, then it is limited too.
+    moves = [
+        api.put(f"/api/v1/work-orders/{own['id']}/appointment", "sales", {"window": future_window(days=d)})
+        for d in (2, 3, 4)
+    ]
+    assert [r.status_code for r in moves] == [200, 200, 429]
+    history = api.get(f"/api/v1/work-orders/{own['id']}", "supervisor").get_json()["history"]
+    assert [e["action"] for e in history] == ["create", "book", "reschedule"]
 
 
 def test_rate_limiter_lets_calls_through_when_redis_is_down(settings, session_factory):

@@ -10,7 +10,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import select, text
 
 from dispatch.cli import main
-from dispatch.models import ApiToken, User
+from dispatch.models import ApiToken, AuditEvent, User
 
 
 @pytest.fixture
@@ -138,3 +138,130 @@ def test_the_scheme_name_is_case_insensitive(api, cli, client):
 def test_token_create_for_an_unknown_user_fails(api, cli):
     result = cli("token", "create", "nobody")
     assert result.exit_code == 2 and "no user" in result.output
+
+
+# --- deactivating users and providers (issue 11, holes 2 and 13) -------------------------------
+
+WORK_ORDERS = "/api/v1/work-orders"
+DENIED = {"code": 401, "message": "a valid bearer token is required"}
+
+
+def _denied(response) -> bool:
+    body = response.get_json() or {}
+    return (
+        response.status_code == 401
+        and response.headers.get("WWW-Authenticate") == "Bearer"
+        and {k: body.get(k) for k in DENIED} == DENIED
+    )
+
+
+def _user_id(api, name: str) -> int:
+    users = api.get("/api/v1/users", "admin").get_json()
+    return next(u["id"] for u in users if u["name"] == name)
+
+
+def _audit(session, user_id: int) -> list[tuple[str, str]]:
+    session.expire_all()
+    return [
+        (e.action, e.actor)
+        for e in session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "user", AuditEvent.entity_id == user_id)
+            .order_by(AuditEvent.seq)
+        )
+    ]
+
+
+def test_an_admin_deactivates_a_user_and_every_token_of_it_gets_401_at_once(api, cli, client, session):
+    tokens = [api.tokens["demo-agent"], _token(cli("token", "create", "demo-agent"))]
+    revoked = _token(cli("token", "create", "demo-agent"))
+    assert cli("token", "revoke", revoked[:12]).exit_code == 0
+    assert all(_bearer(client, t).status_code == 200 for t in tokens)
+    agent_id = _user_id(api, "demo-agent")
+
+    response = api.post(f"/api/v1/users/{agent_id}/active", "admin", {"active": False})
+    assert response.status_code == 200, response.get_json()
+    assert {k: response.get_json()[k] for k in ("id", "name", "active")} == {
+        "id": agent_id,
+        "name": "demo-agent",
+        "active": False,
+    }
+    for token in tokens:
+        assert _denied(_bearer(client, token))
+        write = client.post("/api/v1/sales", json={}, headers={"Authorization": f"Bearer {token}"})
+        assert _denied(write)
+    assert api.get(WORK_ORDERS, "supervisor").status_code == 200  # nobody else is touched
+    assert (
+        next(u for u in api.get("/api/v1/users", "admin").get_json() if u["id"] == agent_id)["active"]
+        is False
+    )
+    assert "inactive" in next(
+        line for line in cli("user", "list").output.splitlines() if "demo-agent" in line
+    )
+
+    again = api.post(f"/api/v1/users/{agent_id}/active", "admin", {"active": True})
+    assert again.status_code == 200 and again.get_json()["active"] is True
+    assert all(_bearer(client, t).status_code == 200 for t in tokens)
+    assert _denied(_bearer(client, revoked))  # a revoked token stays revoked
+    admin = f"user:{_user_id(api, 'demo-admin')} demo-admin (admin)"
+    assert _audit(session, agent_id) == [
+        ("created", "system:demo-seed"),
+        ("deactivated", admin),
+        ("activated", admin),
+    ]
+
+
+def test_deactivating_twice_changes_nothing_more_and_bad_calls_are_refused(api, session):
+    agent_id = _user_id(api, "demo-agent")
+    path = f"/api/v1/users/{agent_id}/active"
+    assert api.post(path, "admin", {"active": False}).status_code == 200
+    assert api.post(path, "admin", {"active": False}).status_code == 200
+    assert [a for a, _ in _audit(session, agent_id)] == ["created", "deactivated"]
+    assert api.post("/api/v1/users/9999/active", "admin", {"active": False}).status_code == 404
+    for body in ({}, {"active": "no"}):
+        refused = api.post(path, "admin", body)
+        assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["active"]
+    # An admin cannot lock itself out by mistake.
+    admin_id = _user_id(api, "demo-admin")
+    itself = api.post(f"/api/v1/users/{admin_id}/active", "admin", {"active": False})
+    assert itself.status_code == 422 and list(itself.get_json()["errors"]) == ["active"]
+    assert api.get("/api/v1/users", "admin").status_code == 200
+    assert api.get("/api/v1/users", "supervisor").status_code == 403
+
+
+def test_the_operator_deactivates_and_activates_a_user_by_name(api, cli, client, session):
+    token = _token(cli("token", "create", "demo-callback"))
+    assert _bearer(client, token).status_code == 200
+    result = cli("user", "deactivate", "demo-callback")
+    assert result.exit_code == 0 and "deactivated" in result.output
+    assert _denied(_bearer(client, token))
+    assert _denied(api.get(WORK_ORDERS, "callback"))
+    result = cli("user", "activate", "demo-callback")
+    assert result.exit_code == 0 and "activated" in result.output
+    assert _bearer(client, token).status_code == 200
+    assert api.get(WORK_ORDERS, "callback").status_code == 200
+    user_id = _user_id(api, "demo-callback")
+    assert [a for a in _audit(session, user_id) if a[0] != "created"] == [
+        ("deactivated", "system:operator"),
+        ("activated", "system:operator"),
+    ]
+    unknown = cli("user", "deactivate", "nobody")
+    assert unknown.exit_code == 2 and "no user" in unknown.output
+
+
+def test_deactivating_a_provider_stops_its_users_tokens_at_once_and_activating_restores_them(api, cli):
+    spr = {"code": "SPR-HEAT", "name": "Springfield Heat & Water", "phone": "+1 217 555 0101"}
+    order = api.sale(appointment=None)["work_orders"][0]
+    second = _token(cli("token", "create", "demo-provider-SPR-HEAT"))
+    assert api.get(WORK_ORDERS, "provider:SPR-HEAT").status_code == 200
+
+    assert api.post("/api/v1/providers", "admin", {**spr, "active": False}).status_code == 201
+    assert _denied(api.get(WORK_ORDERS, "provider:SPR-HEAT"))
+    assert _denied(api.client.get(WORK_ORDERS, headers={"Authorization": f"Bearer {second}"}))
+    assert _denied(api.close(order["id"], "SPR-HEAT", 1))
+    assert api.get(WORK_ORDERS, "provider:RIV-PRO").status_code == 200  # other providers go on
+    assert api.get(WORK_ORDERS, "agent").status_code == 200
+
+    assert api.post("/api/v1/providers", "admin", {**spr, "active": True}).status_code == 201
+    assert api.get(WORK_ORDERS, "provider:SPR-HEAT").status_code == 200
+    assert api.close(order["id"], "SPR-HEAT", 1).status_code == 200

@@ -201,9 +201,19 @@ def init_api(app: Flask) -> DispatchApi:
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "A token from `dispatch token create`"},
     )
-    from dispatch.api import callbacks, complaints, customers, health, reference, sales, webhooks, work_orders
+    from dispatch.api import (
+        callbacks,
+        complaints,
+        customers,
+        health,
+        reference,
+        sales,
+        users,
+        webhooks,
+        work_orders,
+    )
 
-    for module in (health, sales, customers, work_orders, reference, webhooks, callbacks, complaints):
+    for module in (health, sales, customers, work_orders, reference, webhooks, callbacks, complaints, users):
         api.register_blueprint(module.blp)
     app.before_request(_refuse_oversized_body)
     app.register_error_handler(DomainError, _domain_error)

@@ -262,6 +262,15 @@ class WorkOrderOut(WorkOrderSummaryOut):
     updated_at = fields.DateTime()
 
 
+class SalesWorkOrderOut(WorkOrderSummaryOut):
+    """What shop staff get back about an order of their own sale: no customer, no visits."""
+
+    sale_id = fields.Integer(allow_none=True)
+    city = fields.String(attribute="city.name")
+    product_line = fields.String(attribute="product_line.code")
+    updated_at = fields.DateTime()
+
+
 # --- verification evidence (issue 3: callbacks domain) --------------------------------------
 
 
@@ -579,3 +588,22 @@ class InstallerOut(ma.Schema):
     provider_id = fields.Integer()
     seniority = fields.String()
     active = fields.Boolean()
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+class UserOut(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+    provider_id = fields.Integer(allow_none=True)
+    active = fields.Boolean(metadata={"description": "An inactive user's tokens all get 401"})
+    created_at = fields.DateTime()
+
+
+class UserActiveIn(Strict):
+    active = StrictBoolean(
+        required=True,
+        metadata={"description": "false stops every token of the user at once; true restores them"},
+    )

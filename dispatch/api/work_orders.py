@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
@@ -17,6 +17,7 @@ from dispatch.api.schemas import (
     CancelIn,
     CloseIn,
     RepairIn,
+    SalesWorkOrderOut,
     WorkOrderDetailOut,
     WorkOrderOut,
     WorkOrderPageOut,
@@ -106,21 +107,47 @@ class AssignOrder(MethodView):
         )
 
 
+_SALES_ORDER_OUT = SalesWorkOrderOut()
+
+
 @blp.route("/work-orders/<int:order_id>/appointment")
 class Appointment(MethodView):
-    @requires(Role.AGENT, Role.SALES)
+    @blp.doc(
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            # anyOf, not oneOf: neither schema closes its properties, so a whole order fits both.
+            "200": {
+                "description": "The order: whole for the call centre, without its customer for shop staff",
+                "content": {"application/json": {"schema": {"anyOf": [WorkOrderOut, SalesWorkOrderOut]}}},
+            },
+            "429": RATE_LIMITED_RESPONSE,
+        },
+    )
+    @requires(Role.AGENT, Role.SUPERVISOR, Role.SALES)
+    @rate_limited("RATE_LIMIT_APPOINTMENTS")
     @writes
     @blp.arguments(BookIn)
     @blp.response(200, WorkOrderOut)
     def put(self, data, order_id):
-        """Book a pending order for a time window, or move a booked one; history keeps both."""
-        return intake.book(
+        """Book a pending order for a time window, or move a booked one; history keeps both.
+
+        Shop staff (`sales`) may move only the orders of a sale they reported themselves, within
+        `SALES_APPOINTMENT_HOURS` of reporting it and before the first visit; any other order is
+        404 to them, as one that does not exist. They get the order back without its customer
+        (`SalesWorkOrderOut`); the call centre gets the whole order (`WorkOrderOut`).
+        """
+        order = intake.book(
             db(),
             actor(),
             order_id,
             window(data["window"]),
             reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
+            sales_hours=setting("SALES_APPOINTMENT_HOURS"),
         )
+        if actor().role == Role.SALES:
+            # A Response, so that flask-smorest passes it through instead of dumping a WorkOrderOut.
+            return jsonify(_SALES_ORDER_OUT.dump(order))
+        return order
 
 
 @blp.route("/repairs")
