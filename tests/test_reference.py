@@ -155,7 +155,7 @@ def test_deactivating_an_installer_keeps_the_record(api, session):
         "active": False,
     }
     assert api.post("/api/v1/installers", "admin", body).get_json()["active"] is False
-    assert _count(session, Installer) == 7
+    assert _count(session, Installer) == 9
     codes = [(i["code"], i["active"]) for i in api.get("/api/v1/installers", "provider:RIV-PRO").get_json()]
     assert codes == [("RP-01", True), ("RP-02", False)]
 
@@ -173,7 +173,7 @@ def csv_dir(tmp_path: Path) -> Path:
 def test_load_reference_loads_every_file_and_can_be_run_again(cli, session, csv_dir):
     result = cli("load-reference", str(csv_dir))
     assert result.exit_code == 0, result.output
-    assert "providers: 5 rows" in result.output and "coverage: 15 rows" in result.output
+    assert "providers: 6 rows" in result.output and "coverage: 20 rows" in result.output
     counts = {m: _count(session, m) for m in (City, Provider, Coverage, Installer, ProductModel)}
     assert counts == {City: 4, Provider: 5, Coverage: 15, Installer: 7, ProductModel: 7}
     events = _count(session, AuditEvent)
