@@ -7,6 +7,7 @@ Every process is started in its own process group and killed by its own pid.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -116,11 +117,16 @@ def children(pid: int) -> list[int]:
 def isolated_env(tmp_path: Path, name: str, **settings: str) -> dict[str, str]:
     """Environment for a process of a private installation: no DISPATCH_* from the caller, an empty
     config file (never a developer's config.toml), its own queue prefix, and `settings` as
-    DISPATCH_<KEY> (per-caller rate limits off unless given)."""
+    DISPATCH_<KEY> (per-caller rate limits off unless given; a signing secret of its own)."""
     config = tmp_path / f"{name}-empty.toml"
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-    values = {"RATE_LIMIT_SALES": "", "RATE_LIMIT_CLOSE": "", **settings}
+    values = {
+        "RATE_LIMIT_SALES": "",
+        "RATE_LIMIT_CLOSE": "",
+        "SIMULATOR_SIGNING_SECRET": secrets.token_urlsafe(32),
+        **settings,
+    }
     env.update({f"DISPATCH_{key}": str(value) for key, value in values.items()})
     env["DISPATCH_CONFIG"] = str(config)
     env["DISPATCH_QUEUE_PREFIX"] = f"{name}-{os.urandom(4).hex()}"
