@@ -143,8 +143,13 @@ def start(name: str, argv: list[str], env: dict[str, str], cwd: Path | None = No
     return Proc(name, popen, log)
 
 
-def start_gunicorn(env: dict[str, str], port: int | None = None, workers: int = 2) -> Proc:
-    """Serve the app with gunicorn on a free port; returns once it answers /api/v1/health."""
+def start_gunicorn(
+    env: dict[str, str], port: int | None = None, workers: int = 2, conf: bool = False
+) -> Proc:
+    """Serve the app with gunicorn on a free port; returns once it answers /api/v1/health.
+
+    `conf`: with dispatch/gunicorn_conf.py, as scripts/run and production serve it.
+    """
     import requests
 
     port = port or free_port()
@@ -153,6 +158,7 @@ def start_gunicorn(env: dict[str, str], port: int | None = None, workers: int = 
         # No control socket: by default every gunicorn of a user shares ~/.gunicorn/gunicorn.ctl.
         [
             str(BIN / "gunicorn"),
+            *(["-c", "python:dispatch.gunicorn_conf"] if conf else []),
             "-w",
             str(workers),
             "-b",
