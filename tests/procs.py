@@ -26,6 +26,9 @@ BIN = Path(sys.executable).parent
 RQ_SETTINGS = "dispatch.jobs.rqconfig"
 # The worker scripts/run and docs/DEPLOY.md run: jobs in the worker's own process, no fork per job.
 WORKER_CLASS = "dispatch.jobs.worker.DispatchWorker"
+# The webhook signing secret of the private installations a test run starts (a random one per run,
+# the same for all of them, so that an API and a worker started apart still agree).
+SIGNING_SECRET = secrets.token_urlsafe(32)
 
 
 def free_port() -> int:
@@ -117,14 +120,14 @@ def children(pid: int) -> list[int]:
 def isolated_env(tmp_path: Path, name: str, **settings: str) -> dict[str, str]:
     """Environment for a process of a private installation: no DISPATCH_* from the caller, an empty
     config file (never a developer's config.toml), its own queue prefix, and `settings` as
-    DISPATCH_<KEY> (per-caller rate limits off unless given; a signing secret of its own)."""
+    DISPATCH_<KEY> (per-caller rate limits off and the run's signing secret, unless given)."""
     config = tmp_path / f"{name}-empty.toml"
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
     values = {
         "RATE_LIMIT_SALES": "",
         "RATE_LIMIT_CLOSE": "",
-        "SIMULATOR_SIGNING_SECRET": secrets.token_urlsafe(32),
+        "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
         **settings,
     }
     env.update({f"DISPATCH_{key}": str(value) for key, value in values.items()})
