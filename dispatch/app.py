@@ -13,9 +13,13 @@ from dispatch.config import load_settings
 from dispatch.db import make_engine, make_session_factory
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app from settings (defaults < TOML file < environment < `config`)."""
-    settings = load_settings(config)
+def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -> Flask:
+    """Build the app from settings (defaults < TOML file < environment < `config`).
+
+    `webhooks=False` (the operator command) lets it start without the simulator's signing secret;
+    its webhooks then refuse every request.
+    """
+    settings = load_settings(config, webhooks=webhooks)
     app = Flask(__name__)
     app.config.update(settings)
     app.config.update(

@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RATE_LIMIT": "600/minute",
     # Simulator: seconds before a simulated customer's phone reacts to a call or a text.
     "SIMULATOR_ANSWER_SECONDS": 1,
+    # Simulator: the key its webhooks are signed with, in place of a Twilio auth token. Each
+    # installation needs its own random one (scripts/run generates it); never a shared value.
+    "SIMULATOR_SIGNING_SECRET": "",
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
     "TRUSTED_PROXIES": 0,
     "LOG_LEVEL": "INFO",
@@ -137,8 +140,12 @@ def config_path() -> Path | None:
     return local if local.is_file() else None
 
 
-def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Merge defaults, the TOML file, the environment and explicit overrides, then check them."""
+def load_settings(overrides: dict[str, Any] | None = None, *, webhooks: bool = True) -> dict[str, Any]:
+    """Merge defaults, the TOML file, the environment and explicit overrides, then check them.
+
+    `webhooks=False` is for processes that neither sign nor check a webhook (migrations, the
+    operator command): they may start without the simulator's signing secret.
+    """
     settings = dict(DEFAULTS)
     path = config_path()
     if path is not None:
@@ -153,11 +160,15 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         if env is not None:
             settings[key] = int(env) if key in _INT_KEYS else float(env) if key in _FLOAT_KEYS else env
     settings.update(overrides or {})
-    check_settings(settings)
+    check_settings(settings, webhooks=webhooks)
     return settings
 
 
-def check_settings(settings: dict[str, Any]) -> None:
+# A signing secret shorter than this is refused: it must be random, not a word someone could guess.
+MIN_SIGNING_SECRET_LENGTH = 32
+
+
+def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
     """Refuse to start on settings that cannot work, naming the setting."""
     backend = settings["TELEPHONY_BACKEND"]
     if backend not in ("simulator", "twilio"):
@@ -174,3 +185,20 @@ def check_settings(settings: dict[str, Any]) -> None:
                 + ", ".join(missing)
                 + f" (set them in the config file or as {ENV_PREFIX}<NAME>)"
             )
+    if webhooks and backend == "simulator" and not settings.get("TWILIO_AUTH_TOKEN"):
+        check_signing_secret(settings)  # (a Twilio auth token, when set, is the signing key)
+
+
+def check_signing_secret(settings: dict[str, Any]) -> None:
+    """The simulator signs webhooks with SIMULATOR_SIGNING_SECRET: refuse to run without a good one."""
+    secret = str(settings.get("SIMULATOR_SIGNING_SECRET") or "")
+    if len(secret) >= MIN_SIGNING_SECRET_LENGTH:
+        return
+    problem = "is not set" if not secret else f"is shorter than {MIN_SIGNING_SECRET_LENGTH} characters"
+    raise ConfigError(
+        f"TELEPHONY_BACKEND is 'simulator' but SIMULATOR_SIGNING_SECRET {problem}. Webhooks are "
+        "signed with it, so each installation needs its own random one: scripts/run generates it "
+        f"under var/; otherwise set {ENV_PREFIX}SIMULATOR_SIGNING_SECRET to the output of "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'` for every process "
+        "(API, workers, cron)"
+    )

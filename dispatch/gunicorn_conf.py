@@ -2,7 +2,9 @@
 
 Use: `gunicorn -c python:dispatch.gunicorn_conf dispatch.wsgi:app`. Overrides come from the
 environment: DISPATCH_BIND, DISPATCH_WEB_WORKERS, DISPATCH_WEB_THREADS, DISPATCH_WEB_WORKER_CLASS.
-The defaults are the ones measured best by `scripts/bench` (docs/PERFORMANCE.md).
+The defaults are the ones measured best by `scripts/bench` (docs/PERFORMANCE.md). Requests
+gunicorn refuses itself (request line or header too long, malformed) are answered in the API's
+JSON error shape (dispatch/gunicorn_errors.py), not gunicorn's HTML.
 """
 
 import os
@@ -18,3 +20,10 @@ keepalive = 5
 timeout = 30
 graceful_timeout = 20
 accesslog = None
+
+
+def post_worker_init(worker) -> None:
+    """Each worker answers the requests gunicorn refuses itself in the API's JSON error shape."""
+    from dispatch import gunicorn_errors
+
+    gunicorn_errors.install()

@@ -4,12 +4,15 @@
 Tokens are stored only as hashes, so the demo users' secrets exist in one place: the tokens
 file, written with mode 600. When that file is missing, or was written for another database,
 each demo user is issued a new token (the old ones keep working until revoked).
+
+scripts/run also keeps the simulator's webhook signing secret under var/ (`signing_secret`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from dispatch import auth, demo, migrate
 from dispatch.actors import Actor
-from dispatch.config import ConfigError, load_settings
+from dispatch.config import MIN_SIGNING_SECRET_LENGTH, ConfigError, load_settings
 from dispatch.db import make_engine, make_session_factory
 from dispatch.models import User
 
@@ -50,12 +53,30 @@ def demo_tokens(database_url: str, tokens_file: Path) -> dict[str, str]:
     finally:
         engine.dispose()
     body = "".join(f"{name}\t{token}\n" for name, token in tokens.items())
-    tmp = tokens_file.with_suffix(".new")
+    _write_private(
+        tokens_file, f"{header}\n# one bearer token per role: Authorization: Bearer <token>\n{body}"
+    )
+    return tokens
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` with mode 600, replacing it in one step (never half written)."""
+    tmp = path.with_suffix(".new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(f"{header}\n# one bearer token per role: Authorization: Bearer <token>\n{body}")
-    os.replace(tmp, tokens_file)
-    return tokens
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def signing_secret(secret_file: Path) -> str:
+    """This installation's SIMULATOR_SIGNING_SECRET: generated on first use, then read from the file."""
+    if secret_file.is_file():
+        kept = secret_file.read_text().strip()
+        if len(kept) >= MIN_SIGNING_SECRET_LENGTH:
+            return kept
+    secret = secrets.token_urlsafe(32)  # 256 random bits
+    _write_private(secret_file, secret + "\n")
+    return secret
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=Path, help="the demo tokens file (omit: no demo data)")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(webhooks=False)  # migrating and seeding sign no webhook
     except (ConfigError, ValueError) as exc:
         print(f"configuration: {exc}", file=sys.stderr)
         return 1

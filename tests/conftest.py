@@ -7,6 +7,7 @@ worker processes see the same data.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 
@@ -23,6 +24,8 @@ from tests.helpers import Api
 PG = os.environ.get("DISPATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("DISPATCH_TEST_REDIS", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:8]
+# The simulated phone network's webhook signing key for this test run (each installation has its own).
+SIGNING_SECRET = secrets.token_urlsafe(32)
 
 
 def _admin_conninfo() -> str:
@@ -57,6 +60,7 @@ def settings(database_url) -> dict:
         "REDIS_URL": REDIS,
         "QUEUE_PREFIX": f"test-{RUN_ID}",
         "TELEPHONY_BACKEND": "simulator",
+        "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
         # User ids restart in every test, so per-caller counts would carry over between tests;
         # the tests about rate limits set their own limits and key prefix.
         "RATE_LIMIT_SALES": "",

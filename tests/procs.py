@@ -7,6 +7,7 @@ Every process is started in its own process group and killed by its own pid.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -25,6 +26,9 @@ BIN = Path(sys.executable).parent
 RQ_SETTINGS = "dispatch.jobs.rqconfig"
 # The worker scripts/run and docs/DEPLOY.md run: jobs in the worker's own process, no fork per job.
 WORKER_CLASS = "dispatch.jobs.worker.DispatchWorker"
+# The webhook signing secret of the private installations a test run starts (a random one per run,
+# the same for all of them, so that an API and a worker started apart still agree).
+SIGNING_SECRET = secrets.token_urlsafe(32)
 
 
 def free_port() -> int:
@@ -116,11 +120,17 @@ def children(pid: int) -> list[int]:
 def isolated_env(tmp_path: Path, name: str, **settings: str) -> dict[str, str]:
     """Environment for a process of a private installation: no DISPATCH_* from the caller, an empty
     config file (never a developer's config.toml), its own queue prefix, and `settings` as
-    DISPATCH_<KEY> (per-caller rate limits off unless given)."""
+    DISPATCH_<KEY> (per-caller rate limits off and the run's signing secret, unless given)."""
     config = tmp_path / f"{name}-empty.toml"
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-    values = {"RATE_LIMIT_SALES": "", "RATE_LIMIT_CLOSE": "", "RATE_LIMIT_APPOINTMENTS": "", **settings}
+    values = {
+        "RATE_LIMIT_SALES": "",
+        "RATE_LIMIT_CLOSE": "",
+        "RATE_LIMIT_APPOINTMENTS": "",
+        "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
+        **settings,
+    }
     env.update({f"DISPATCH_{key}": str(value) for key, value in values.items()})
     env["DISPATCH_CONFIG"] = str(config)
     env["DISPATCH_QUEUE_PREFIX"] = f"{name}-{os.urandom(4).hex()}"
@@ -137,8 +147,13 @@ def start(name: str, argv: list[str], env: dict[str, str], cwd: Path | None = No
     return Proc(name, popen, log)
 
 
-def start_gunicorn(env: dict[str, str], port: int | None = None, workers: int = 2) -> Proc:
-    """Serve the app with gunicorn on a free port; returns once it answers /api/v1/health."""
+def start_gunicorn(
+    env: dict[str, str], port: int | None = None, workers: int = 2, conf: bool = False
+) -> Proc:
+    """Serve the app with gunicorn on a free port; returns once it answers /api/v1/health.
+
+    `conf`: with dispatch/gunicorn_conf.py, as scripts/run and production serve it.
+    """
     import requests
 
     port = port or free_port()
@@ -147,6 +162,7 @@ def start_gunicorn(env: dict[str, str], port: int | None = None, workers: int = 
         # No control socket: by default every gunicorn of a user shares ~/.gunicorn/gunicorn.ctl.
         [
             str(BIN / "gunicorn"),
+            *(["-c", "python:dispatch.gunicorn_conf"] if conf else []),
             "-w",
             str(workers),
             "-b",

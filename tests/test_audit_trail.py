@@ -31,7 +31,7 @@ from dispatch.audit import trail
 from dispatch.config import DEFAULTS
 from dispatch.db import make_engine, make_session_factory
 from dispatch.models import AuditEvent
-from tests.conftest import REDIS
+from tests.conftest import REDIS, SIGNING_SECRET
 from tests.helpers import Api
 from tests.procs import isolated_env, start_worker, wait_until
 
@@ -82,7 +82,14 @@ def _refused(conn: psycopg.Connection, sql: str) -> str:
 def test_the_app_runs_as_the_application_role_and_can_append_events(database_url, app_login, engine):
     """A whole sale through the API with the app connected as the restricted role: it works."""
     url = make_url(database_url).set(username=app_login).render_as_string(hide_password=False)
-    app = create_app({"DATABASE_URL": url, "RATE_LIMIT_SALES": "", "RATE_LIMIT_CLOSE": ""})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "RATE_LIMIT_SALES": "",
+            "RATE_LIMIT_CLOSE": "",
+            "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
+        }
+    )
     try:
         api = Api.seeded(app.test_client(), app.extensions["dispatch.sessions"])
         before = _events(engine)

@@ -187,7 +187,7 @@ def test_settings_from_the_environment_take_fractional_minutes(monkeypatch):
     from dispatch.config import load_settings
 
     monkeypatch.setenv("DISPATCH_CALLBACK_RETRY_MINUTES", "0.05")
-    assert load_settings()["CALLBACK_RETRY_MINUTES"] == 0.05
+    assert load_settings(webhooks=False)["CALLBACK_RETRY_MINUTES"] == 0.05
 
 
 # --- the automated attempt timing ------------------------------------------------------------------

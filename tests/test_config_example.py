@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.config import DEFAULTS, load_settings
+from dispatch.config import DEFAULTS, ConfigError, load_settings
+from tests.conftest import SIGNING_SECRET
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
@@ -58,8 +59,12 @@ def test_the_example_loads_as_a_config_file(monkeypatch: pytest.MonkeyPatch):
     for key in DEFAULTS:
         monkeypatch.delenv(f"DISPATCH_{key}", raising=False)
     monkeypatch.setenv("DISPATCH_CONFIG", str(EXAMPLE))
+    # The signing secret is no value to copy: scripts/run generates one (or the environment gives it).
+    with pytest.raises(ConfigError, match="SIMULATOR_SIGNING_SECRET"):
+        load_settings()
+    monkeypatch.setenv("DISPATCH_SIMULATOR_SIGNING_SECRET", SIGNING_SECRET)
     settings = load_settings()
-    assert settings == {**DEFAULTS, **_example()}
+    assert settings == {**DEFAULTS, **_example(), "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET}
     # Copying the example as it is gives a working first-try installation: the defaults.
     assert settings["DATABASE_URL"] == DEFAULTS["DATABASE_URL"]
     assert settings["TELEPHONY_BACKEND"] == "simulator"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -94,6 +96,37 @@ def test_invalid_json_is_a_json_error_naming_the_problem(api, client):
     response = client.post("/api/v1/sales", data='{"shop": "A",', headers=headers)
     assert response.status_code in (400, 422) and response.is_json
     assert "JSON" in response.get_json()["message"]
+
+
+# Bodies that made Python's JSON parser raise (RecursionError, the int-digits ValueError): each is
+# a 400 naming the problem, with or without an Idempotency-Key (whose fingerprint reads the body).
+CRASHERS = {
+    "object nested 3,000 deep": ('{"a":' * 3000 + "1" + "}" * 3000, "too deeply nested"),
+    "array nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "too deeply nested"),
+    "object nested 33 deep": ('{"a":' * 33 + "1" + "}" * 33, "too deeply nested"),
+    "integer of 5,000 digits": ('{"shop": ' + "7" * 5000 + "}", "number too long"),
+    "number of 5,000 digits in a sale": (None, "number too long"),
+}
+
+
+@pytest.mark.parametrize("key", [None, "crasher"])
+@pytest.mark.parametrize("name", list(CRASHERS))
+def test_bodies_that_crashed_the_parser_are_a_400_naming_the_problem(api, client, session, name, key):
+    payload, problem = CRASHERS[name]
+    if payload is None:
+        body = sale_body()
+        body["items"][0]["serial_number"] = "SERIAL"
+        payload = json.dumps(body).replace('"SERIAL"', "9" * 5000)
+    # An installation may raise the 64 KiB limit: the parser, not the size check, must refuse these.
+    client.application.config["MAX_CONTENT_LENGTH"] = 1_000_000
+    headers = {**api.headers("sales"), "Content-Type": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = key
+    before = _counts(session)
+    response = client.post("/api/v1/sales", data=payload, headers=headers)
+    assert _errors(response, 400) == {"_body"}
+    assert problem in response.get_json()["message"] and problem in response.get_json()["errors"]["_body"][0]
+    assert _counts(session) == before
 
 
 @pytest.mark.parametrize("payload", ["[1, 2]", '"a sale"', "null"])

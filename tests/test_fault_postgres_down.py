@@ -23,7 +23,7 @@ from dispatch.api.context import db
 from dispatch.app import create_app
 from dispatch.db import make_engine, make_session_factory
 from dispatch.models import IdempotencyRecord, Sale
-from tests.conftest import REDIS
+from tests.conftest import REDIS, SIGNING_SECRET
 from tests.helpers import sale_body
 from tests.procs import PrivatePostgres, isolated_env, start_gunicorn
 
@@ -116,6 +116,7 @@ def test_a_write_whose_database_dies_half_way_is_a_503_and_its_retry_is_done_onc
         {
             "DATABASE_URL": pg.url,
             "REDIS_URL": REDIS,
+            "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
             "IDEMPOTENCY_LEASE_SECONDS": LEASE_SECONDS,
             "RATE_LIMIT_SALES": "",
         }
@@ -154,7 +155,14 @@ def test_a_write_whose_database_dies_half_way_is_a_503_and_its_retry_is_done_onc
 
 def test_a_programming_error_on_the_database_stays_a_bare_500(private_pg, monkeypatch):
     pg, tokens = private_pg
-    app = create_app({"DATABASE_URL": pg.url, "REDIS_URL": REDIS, "RATE_LIMIT_SALES": ""})
+    app = create_app(
+        {
+            "DATABASE_URL": pg.url,
+            "REDIS_URL": REDIS,
+            "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
+            "RATE_LIMIT_SALES": "",
+        }
+    )
     client = app.test_client()
     real = routing.find_provider
 
@@ -180,7 +188,7 @@ def test_a_connection_lost_after_the_answer_is_made_leaves_the_answer_alone(priv
     # rollback fails. That failure reached clients as gunicorn's bare HTML 500 (found by the
     # restart test, one run in a few), even for a sale already committed and answered 201.
     pg, tokens = private_pg
-    app = create_app({"DATABASE_URL": pg.url, "REDIS_URL": REDIS})
+    app = create_app({"DATABASE_URL": pg.url, "REDIS_URL": REDIS, "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET})
     killed: list[int] = []
 
     @app.after_request
@@ -210,7 +218,14 @@ def test_a_connection_lost_after_the_answer_is_made_leaves_the_answer_alone(priv
 def test_a_sqlite_file_locked_by_another_process_is_a_503(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'dispatch.sqlite3'}"
     tokens = _seed(url)
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS, "RATE_LIMIT_SALES": ""})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "REDIS_URL": REDIS,
+            "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
+            "RATE_LIMIT_SALES": "",
+        }
+    )
     engine = app.extensions["dispatch.engine"]
 
     # Dispatch waits 30 s for SQLite's write lock; wait 0.2 s here so that the test is quick.

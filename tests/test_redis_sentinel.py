@@ -25,6 +25,7 @@ from dispatch.app import create_app
 from dispatch.config import ConfigError
 from dispatch.ratelimit import RequestRateLimit, SharedRateLimit, redis_storage
 from dispatch.redis_client import make_redis, sentinel_addresses
+from tests.conftest import SIGNING_SECRET
 from tests.procs import PrivateRedis, PrivateSentinel, isolated_env, start_worker, wait_until
 
 pytestmark = pytest.mark.slow
@@ -209,4 +210,10 @@ def test_redis_url_alone_is_used_as_before_and_bad_sentinel_lists_are_refused():
 
 def test_the_app_refuses_to_start_on_a_bad_sentinel_list(tmp_path: Path):
     with pytest.raises(ConfigError, match="REDIS_SENTINELS: 'redis-a' is not host:port"):
-        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "REDIS_SENTINELS": "redis-a"})
+        create_app(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                "REDIS_SENTINELS": "redis-a",
+                "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
+            }
+        )

@@ -110,6 +110,9 @@ def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path
         saved = (var / "demo-tokens.txt").read_text()
         assert dict(re.findall(r"^(demo-[\w-]+)\t(\S+)$", saved, re.M)) == tokens
         assert stat.S_IMODE((var / "demo-tokens.txt").stat().st_mode) == 0o600
+        # The installation's own webhook signing secret, generated on this first start.
+        secret = (var / "simulator-signing-secret").read_text().strip()
+        assert len(secret) >= 32 and stat.S_IMODE((var / "simulator-signing-secret").stat().st_mode) == 0o600
 
         spec = requests.get(f"{base}/openapi.json", timeout=10).json()
         assert "/api/v1/sales" in spec["paths"]
@@ -146,10 +149,12 @@ def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{base}/api/v1/health", timeout=2)
 
-        # A later start prints the same tokens from var/demo-tokens.txt and keeps the data.
+        # A later start prints the same tokens from var/demo-tokens.txt, keeps the data and the
+        # signing secret.
         proc = _start(env, port)
         again = dict(TOKEN_LINE.findall(proc.output()))
         assert again == tokens
+        assert (var / "simulator-signing-secret").read_text().strip() == secret
         listed = requests.get(
             f"{base}/api/v1/work-orders",
             headers={"Authorization": f"Bearer {again['demo-supervisor']}"},

@@ -20,6 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from dispatch import redis_client
 from dispatch.api.context import close_db
+from dispatch.api.parsing import JSONProvider
 from dispatch.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -172,10 +173,21 @@ class IdConverter(IntegerConverter):
 
 def _refuse_oversized_body() -> None:
     # Refuse by the declared length before authenticating or reading anything, whatever the
-    # content type; a body without a length is cut off by Werkzeug when read (MAX_CONTENT_LENGTH).
+    # content type.
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if limit and request.content_length is not None and request.content_length > limit:
-        raise RequestEntityTooLarge()
+    if not limit:
+        return
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise RequestEntityTooLarge()
+        return
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # No declared length: Werkzeug reads such a body up to the limit and silently drops the
+        # rest, so an oversized body reached the parser cut short ("Invalid JSON body"). Read it
+        # now (at most the limit, kept for the parser), then look for one byte more.
+        request.get_data(cache=True)
+        if request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
 
 
 def init_api(app: Flask) -> DispatchApi:
@@ -194,6 +206,7 @@ def init_api(app: Flask) -> DispatchApi:
         },
     )
     redis_client.check(app.config)  # a bad REDIS_SENTINELS stops start-up, naming the setting
+    app.json = JSONProvider(app)  # request.get_json() within the API's nesting and number limits
     app.url_map.converters["int"] = IdConverter  # before any route is added
     api = DispatchApi(app)
     app.extensions["dispatch.api"] = api

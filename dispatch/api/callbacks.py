@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MaValidationError
 
 from dispatch.api.context import actor, db
+from dispatch.api.parsing import Blueprint
 from dispatch.api.schemas import CallbackOut, Strict
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.audit import callbacks, scheduling

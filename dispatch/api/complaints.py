@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from dispatch.api.context import actor, db
+from dispatch.api.parsing import Blueprint
 from dispatch.api.schemas import ID_RANGE, ComplaintOut, EventOut, PageOut, PageQuery, Strict
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.audit import complaints

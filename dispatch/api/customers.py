@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from dispatch import customers, intake
 from dispatch.api.context import db, setting
+from dispatch.api.parsing import Blueprint
 from dispatch.api.schemas import (
     CustomerCardOut,
     CustomerListOut,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dispatch import reference
 from dispatch.api import schemas as s
 from dispatch.api.context import actor, db, setting
+from dispatch.api.parsing import Blueprint
 from dispatch.api.security import requires, writes
 from dispatch.models import City, Coverage, ProductLine, ProductModel, Provider, Role
 
@@ -23,8 +23,9 @@ def _collection(path: str, noun: str, model, schema_in, schema_out, upsert, read
     class Collection(MethodView):
         @blp.doc(summary=f"List {noun}")
         @requires(*readers)
+        @blp.arguments(s.NoQuery, location="query")
         @blp.response(200, schema_out(many=True))
-        def get(self):
+        def get(self, _query):
             """Every row, in the order they were created."""
             return reference.list_rows(db(), model)
 
@@ -66,8 +67,9 @@ _collection("/coverage", "coverage", Coverage, s.CoverageIn, s.CoverageOut, refe
 @blp.route("/providers")
 class Providers(MethodView):
     @requires(*HQ)
+    @blp.arguments(s.NoQuery, location="query")
     @blp.response(200, s.ProviderOut(many=True))
-    def get(self):
+    def get(self, _query):
         """List providers, with their review flag."""
         return reference.list_rows(db(), Provider)
 
@@ -93,8 +95,9 @@ class CoverageItem(MethodView):
 @blp.route("/installers")
 class Installers(MethodView):
     @requires(*HQ, Role.PROVIDER)
+    @blp.arguments(s.NoQuery, location="query")
     @blp.response(200, s.InstallerOut(many=True))
-    def get(self):
+    def get(self, _query):
         """List installers; a provider sees only its own."""
         return reference.list_installers(db(), actor())
 

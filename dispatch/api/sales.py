@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import jsonify, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from dispatch import idempotency, intake, sale_receipts
 from dispatch.api.context import actor, catalogue, db, setting
+from dispatch.api.parsing import Blueprint
 from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
 from dispatch.api.schemas import SaleIn, SaleOut, SaleReceiptOut, SaleReceiptPageOut, SaleReceiptQuery
 from dispatch.api.security import IDEMPOTENCY_HEADER, replayed, request_fingerprint, requires, writes

@@ -106,6 +106,10 @@ class PageOut(ma.Schema):
     per_page = fields.Integer()
 
 
+class NoQuery(Strict):
+    """A list without filters: any query parameter is refused, so a misspelt one cannot go unseen."""
+
+
 class PageQuery(Strict):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000), strict=False)
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200), strict=False)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from dispatch import intake, orders
 from dispatch.api.context import actor, db, setting
+from dispatch.api.parsing import Blueprint
 from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
 from dispatch.api.sales import window
 from dispatch.api.schemas import (

@@ -166,8 +166,9 @@ class CustomerAnswer:
 
 def _cfg(settings: Mapping[str, Any] | None) -> Mapping[str, Any]:
     # Jobs pass runtime.settings(), views current_app.config; anything else reads the process's
-    # configuration (defaults < TOML < DISPATCH_* environment), as the worker does.
-    return settings if settings is not None else load_settings()
+    # configuration (defaults < TOML < DISPATCH_* environment), as the worker does; for timings
+    # and channels only, so a process without the webhook signing secret may read it too.
+    return settings if settings is not None else load_settings(webhooks=False)
 
 
 def _tz(callback: Callback) -> str:

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import signal
 import subprocess
 import sys
@@ -811,6 +812,7 @@ def worker_settings(bench: Bench) -> dict[str, str]:
         "DISPATCH_REDIS_URL": bench.args.redis,
         "DISPATCH_QUEUE_PREFIX": os.environ["DISPATCH_QUEUE_PREFIX"],
         "DISPATCH_TELEPHONY_BACKEND": "simulator",
+        "DISPATCH_SIMULATOR_SIGNING_SECRET": os.environ["DISPATCH_SIMULATOR_SIGNING_SECRET"],
         # One bench client stands for many shops and providers: lift the per-caller limits so
         # they do not answer 429, while their check (a Redis round trip) stays in the path.
         "DISPATCH_RATE_LIMIT_SALES": "100000000/minute",
@@ -1376,6 +1378,7 @@ def main(argv: list[str] | None = None) -> int:
                 DISPATCH_REDIS_URL=args.redis,
                 DISPATCH_QUEUE_PREFIX=f"bench-{bench.run_id}",
                 DISPATCH_TELEPHONY_BACKEND="simulator",
+                DISPATCH_SIMULATOR_SIGNING_SECRET=secrets.token_urlsafe(32),  # this run's own
             )
             seed(bench, db)
             port = free_port()

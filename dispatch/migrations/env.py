@@ -21,7 +21,7 @@ def run_migrations() -> None:
     if not url:
         from dispatch.config import load_settings
 
-        url = load_settings()["DATABASE_URL"]
+        url = load_settings(webhooks=False)["DATABASE_URL"]
     connectable = config.attributes.get("connection")
     if connectable is not None:
         _run(connectable)

@@ -13,9 +13,6 @@ from urllib.parse import urlencode
 
 # Where the webhooks live, under PUBLIC_BASE_URL.
 WEBHOOK_PREFIX = "/api/v1/twilio"
-# The auth token the simulator signs with when no Twilio token is configured. Not a secret: the
-# simulator reaches no real person, and a real installation sets TWILIO_AUTH_TOKEN.
-SIMULATOR_TOKEN = "simulator-not-a-secret"
 
 # How a gateway asks for later work (the simulated customer answering): (job path, delay s, kwargs).
 Schedule = Callable[[str, float, dict[str, Any]], None]
@@ -58,10 +55,13 @@ def webhook_url(settings: dict[str, Any], name: str, **query: Any) -> str:
 
 
 def signing_token(settings: dict[str, Any]) -> str:
-    """The token webhooks are signed with: Twilio's auth token, or the simulator's."""
+    """The key webhooks are signed with: Twilio's auth token, or this installation's simulator secret.
+
+    Empty when neither is set; the webhooks then refuse every request (start-up refuses it first).
+    """
     token = settings.get("TWILIO_AUTH_TOKEN") or ""
     if not token and settings["TELEPHONY_BACKEND"] == "simulator":
-        return SIMULATOR_TOKEN
+        return str(settings.get("SIMULATOR_SIGNING_SECRET") or "")
     return token
 
 

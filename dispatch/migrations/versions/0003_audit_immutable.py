@@ -31,7 +31,7 @@ def app_role() -> str:
     """The application role's name, checked to be a plain identifier (it is spliced into DDL)."""
     from dispatch.config import load_settings
 
-    name = str(load_settings()["DATABASE_APP_ROLE"])
+    name = str(load_settings(webhooks=False)["DATABASE_APP_ROLE"])
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
         raise ValueError(f"DATABASE_APP_ROLE must be a lower-case SQL identifier, not {name!r}")
     return name

@@ -1,0 +1,106 @@
+"""How the API reads requests: unknown query parameters and unreadable JSON bodies are refused.
+
+Every blueprint that takes arguments uses this module's `Blueprint`, whose parser
+- refuses unknown query parameters (webargs ignores them by default, so `?stauts=open` widened a
+  list instead of failing), and
+- parses JSON bodies with limits: a body nested deeper than MAX_JSON_DEPTH, or with a number
+  longer than MAX_NUMBER_LENGTH characters, is a 400 naming the problem (Python's parser raised
+  RecursionError or ValueError on them, which became 500s).
+The app's JSON provider uses the same limits, so `request.get_json()` (the Idempotency-Key
+fingerprint) never raises anything but a ValueError on such a body either.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import flask_smorest
+import marshmallow as ma
+from flask import Request
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import abort
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+# Levels of objects and arrays in one body. Dispatch's deepest request (a sale: items, an
+# appointment window) has four; the limit leaves room and stops bodies built to exhaust the stack.
+MAX_JSON_DEPTH = 32
+# Characters in one number literal. No Dispatch field holds more than 19 digits (a 64-bit integer);
+# Python refuses to convert integers of over 4,300 digits (a ValueError the parser let through).
+MAX_NUMBER_LENGTH = 100
+
+
+class BodyRefused(ValueError):
+    """A JSON body the API does not read; the message says why (a ValueError, as Flask expects)."""
+
+
+def _bounded(convert: type) -> Any:
+    def parse(literal: str) -> Any:
+        if len(literal) > MAX_NUMBER_LENGTH:
+            raise BodyRefused(f"number too long: at most {MAX_NUMBER_LENGTH} characters per number")
+        return convert(literal)
+
+    return parse
+
+
+_parse_int = _bounded(int)
+_parse_float = _bounded(float)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse a JSON document within MAX_JSON_DEPTH levels and MAX_NUMBER_LENGTH-character numbers."""
+    too_deep = f"too deeply nested: at most {MAX_JSON_DEPTH} levels of objects and arrays"
+    try:
+        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+    except RecursionError:
+        raise BodyRefused(too_deep) from None
+    if isinstance(value, dict | list) and _deeper_than(value, MAX_JSON_DEPTH):
+        raise BodyRefused(too_deep)
+    return value
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with the API's limits when reading (request.get_json)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """As json.loads, refusing bodies nested too deeply or with over-long numbers."""
+        return loads(s) if not kwargs else super().loads(s, **kwargs)
+
+
+class DispatchParser(FlaskParser):
+    """webargs' Flask parser: unknown query parameters refused, JSON bodies read within limits."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": ma.RAISE,
+        "querystring": ma.RAISE,
+    }
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        # UTF-8 only, as webargs reads it; an undecodable body stays "Invalid JSON body".
+        text = req.get_data(cache=True).decode("utf-8")
+        try:
+            return loads(text)
+        except BodyRefused as exc:
+            abort(400, message=f"request body {exc}", errors={"json": {"_body": [str(exc)]}})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with DispatchParser for its `arguments`."""
+
+    ARGUMENTS_PARSER = DispatchParser()
