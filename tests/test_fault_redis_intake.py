@@ -31,6 +31,7 @@ from tests.procs import (
     start_worker,
     wait_until,
 )
+from tests.quiet import wait_until_quiet
 
 pytestmark = pytest.mark.slow
 
@@ -153,7 +154,7 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
             timeout=90,
             what=f"{len(booked)} reminders, {closed} callbacks, {len(receipts)} receipts after Redis returned",
         )
-        time.sleep(3)  # give a duplicate the chance to show up
+        wait_until_quiet(env)  # nothing queued, running or due: a duplicate would show up by now
 
         # Each booked order reminded exactly once; every closing's callback placed, none twice.
         per_order = db(
