@@ -13,7 +13,9 @@ goes (a non-persistent Redis restarts empty; production keeps an AOF, see docs/D
 from __future__ import annotations
 
 import os
+import re
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,6 +71,7 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
     try:
         web = start_gunicorn(env, port=port, workers=2)
         procs += [web, start_worker(env), start_cron(env)]
+        started = list(procs)  # every process started, for their logs
         url = web.extra["url"]
         sales_h = api.headers("sales")
         provider_h = api.headers("provider:SPR-HEAT")
@@ -149,6 +152,7 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
         for i, proc in enumerate(procs[1:], 1):  # a supervisor restarts what died without Redis
             if not proc.alive():
                 procs[i] = (start_worker if proc.name == "rq-worker" else start_cron)(env)
+                started.append(procs[i])
         wait_until(
             lambda: reminders() >= len(booked) and placed() >= closed and registered() >= len(receipts),
             timeout=90,
@@ -174,6 +178,18 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
             "SELECT count(*) FROM outbox WHERE job = 'remind_provider' AND dispatched_at IS NOT NULL"
         )
         assert relayed == len(booked)
+        # ... and counted as RQ saw it: every job each worker ran ("Job OK (<job id>)" in its log,
+        # workers that died with Redis included), per outbox row: each handed-over row's job ran
+        # exactly once, and no job ran under an outbox id twice.
+        ran = Counter(re.findall(r"Job OK \(outbox-(\d+)\)", "".join(p.output() for p in started)))
+        with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            done = {
+                str(r[0]): r[1]
+                for r in conn.execute("SELECT id, job FROM outbox WHERE completed_at IS NOT NULL").fetchall()
+            }
+        assert set(ran.values()) == {1}, ran
+        assert set(ran) == set(done), (ran, done)
+        assert sorted(j for j in done.values() if j == "remind_provider") == ["remind_provider"] * len(booked)
         # Every receipt registered once, as a sale of its own.
         assert db("SELECT count(*) FROM sale_receipts WHERE status = 'registered'") == len(receipts)
         assert registered() == len(receipts)
