@@ -49,8 +49,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
     factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
     event.listen(factory, "before_commit", trail.write_pending)
-    event.listen(factory, "after_rollback", trail.discard_pending)
+    # A savepoint's rollback drops only the events queued inside it (not the whole batch's).
+    event.listen(factory, "after_transaction_create", trail.mark_savepoint)
     event.listen(factory, "after_soft_rollback", trail.discard_pending)
+    event.listen(factory, "after_transaction_end", trail.forget_savepoints)
     return factory
 
 

@@ -29,6 +29,7 @@ from tests.procs import (
     start_worker,
     wait_until,
 )
+from tests.quiet import wait_until_quiet
 from tests.test_callbacks_e2e import e2e_env
 from tests.twilio_standin import TwilioStandIn
 
@@ -125,7 +126,9 @@ def test_worker_killed_mid_dial_and_repeated_jobs_never_dial_twice(
             for _ in range(4)
         ]
         wait_until(lambda: all_done(copies), timeout=90, what="the repeated jobs to run")
-        time.sleep(3)
+        with session_factory() as s:  # the request whose job died with the worker
+            killed = s.scalars(select(OutboxMessage.id).where(OutboxMessage.job == "place_callback_attempt"))
+            wait_until_quiet(env, abandoned=set(killed))
         assert len(standin.calls()) == 1
         assert dials_per_attempt(standin) == {attempt.id: 1}
 
@@ -160,7 +163,7 @@ def test_concurrent_copies_of_one_job_dial_once(worker_env, standin, session_fac
         ]
         wait_until(lambda: len(standin.calls()) >= 1, timeout=60, what="a dial")
         wait_until(lambda: all_done(copies), timeout=90, what="every copy to run")
-        time.sleep(2)
+        wait_until_quiet(env)
         assert len(standin.calls()) == 1 and list(dials_per_attempt(standin).values()) == [1]
     finally:
         system.stop()
@@ -201,7 +204,7 @@ def test_redis_stopped_while_closings_arrive_loses_no_callback(
         wait_until(
             lambda: len(standin.calls()) == 5, timeout=120, what="every callback placed after Redis returned"
         )
-        time.sleep(3)
+        wait_until_quiet(env)
         assert sorted(r.form["To"] for r in standin.calls()) == sorted(before + during)
         assert set(dials_per_attempt(standin).values()) == {1}
         with session_factory() as s:

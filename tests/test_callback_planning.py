@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import func, select, update
 
 from dispatch.audit import callbacks, scheduling
@@ -76,37 +77,45 @@ def test_not_home_is_called_soon_and_completed_hours_later(api, session, cfg):
     assert done.due_at - done.created_at == timedelta(minutes=DEFAULTS["CALLBACK_DELAY_COMPLETED_MINUTES"])
 
 
-def test_first_call_waits_for_calling_hours_in_the_customers_own_city(settings, session_factory):
-    """Hours chosen around now so that Springfield (Chicago) may be called and Lakeside (New York,
-    one hour ahead) may not: the Lakeside call moves to its next morning, the other does not."""
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2026-01-14T18:00",  # 12:00 in Chicago (CST), 13:00 in New York
+        "2026-07-14T17:00",  # 12:00 in Chicago (CDT), 13:00 in New York
+        "2026-03-07T23:00",  # 17:00 in Chicago the evening before the switch to summer time
+    ],
+)
+def test_first_call_waits_for_calling_hours_in_the_customers_own_city(settings, session_factory, at):
+    """Hours chosen around a fixed moment so that Springfield (Chicago) may be called and Lakeside
+    (New York, one hour ahead) may not: the Lakeside call moves to its next morning, the other
+    does not. The clock is driven (time-machine), so the test runs the same at any hour."""
     delay = 30
-    chicago = (utcnow() + timedelta(minutes=delay)).astimezone(ZoneInfo("America/Chicago"))
-    start, end = chicago - timedelta(minutes=10), chicago + timedelta(minutes=40)
-    if start.date() != end.date() or end.hour == 23 and end.minute > 0:
-        pytest.skip("the window around now would cross local midnight")
-    app = create_with_hours(settings, f"{start:%H:%M}", f"{end:%H:%M}", delay)
-    try:
-        api = Api.seeded(app.test_client(), session_factory)
-        spring = close_with(api, "customer_not_home", city="Springfield")
-        lake = close_with(
-            api,
-            "customer_not_home",
-            city="Lakeside",
-            phone="+1 518 555 0177",
-            provider="LAKE-SVC",
-            installer=6,
-        )
-        with session_factory() as session:
-            s_cb, l_cb = callback_of(session, spring), callback_of(session, lake)
-            assert s_cb.due_at == s_cb.created_at + timedelta(minutes=delay)
-            l_local = l_cb.due_at.astimezone(ZoneInfo("America/New_York"))
-            assert (l_local.hour, l_local.minute) == (start.hour, start.minute)
-            assert (
-                l_local.date()
-                == (l_cb.created_at.astimezone(ZoneInfo("America/New_York")) + timedelta(days=1)).date()
+    with time_machine.travel(Z(at), tick=True):
+        chicago = (utcnow() + timedelta(minutes=delay)).astimezone(ZoneInfo("America/Chicago"))
+        start, end = chicago - timedelta(minutes=10), chicago + timedelta(minutes=40)
+        app = create_with_hours(settings, f"{start:%H:%M}", f"{end:%H:%M}", delay)
+        try:
+            api = Api.seeded(app.test_client(), session_factory)
+            spring = close_with(api, "customer_not_home", city="Springfield")
+            lake = close_with(
+                api,
+                "customer_not_home",
+                city="Lakeside",
+                phone="+1 518 555 0177",
+                provider="LAKE-SVC",
+                installer=6,
             )
-    finally:
-        app.extensions["dispatch.engine"].dispose()
+            with session_factory() as session:
+                s_cb, l_cb = callback_of(session, spring), callback_of(session, lake)
+                assert s_cb.due_at == s_cb.created_at + timedelta(minutes=delay)
+                l_local = l_cb.due_at.astimezone(ZoneInfo("America/New_York"))
+                assert (l_local.hour, l_local.minute) == (start.hour, start.minute)
+                assert (
+                    l_local.date()
+                    == (l_cb.created_at.astimezone(ZoneInfo("America/New_York")) + timedelta(days=1)).date()
+                )
+        finally:
+            app.extensions["dispatch.engine"].dispose()
 
 
 def create_with_hours(settings, start: str, end: str, delay: int):

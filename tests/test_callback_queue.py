@@ -4,6 +4,7 @@ leases, answers and what a verdict does (complaint, reopened order, provider und
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
 
@@ -234,6 +235,18 @@ def test_queue_puts_risky_claims_and_risky_providers_first(api, session_factory,
     assert api.get("/api/v1/callbacks?limit=1", "callback").get_json()[0]["work_order_id"] == risky
 
 
+def _next_chicago_evening() -> datetime:
+    """The next 20:30 in Chicago at least an hour from now: after the callbacks fall due, any day.
+
+    (A fixed date here once made the queue come back empty once that date had passed.)
+    """
+    local = (utcnow() + timedelta(hours=1)).astimezone(ZoneInfo("America/Chicago"))
+    evening = local.replace(hour=20, minute=30, second=0, microsecond=0)
+    if evening < local:
+        evening = (evening + timedelta(days=1)).replace(hour=20, minute=30)
+    return evening.astimezone(UTC)
+
+
 def test_customers_who_may_be_called_now_come_first_however_long_the_backlog(api, session_factory, cfg):
     # 1,001 urgent "not home" callbacks in Springfield (Chicago time) and one routine one in
     # Riverton (Denver time). At 20:30 in Chicago, 19:30 in Denver, with calling hours 09:00-20:00,
@@ -263,7 +276,7 @@ def test_customers_who_may_be_called_now_come_first_however_long_the_backlog(api
             {"id": urgent},
         )
         session.commit()
-    evening = datetime(2027, 1, 15, 2, 30, tzinfo=UTC)  # 20:30 CST, 19:30 MST
+    evening = _next_chicago_evening()  # 20:30 in Chicago, 19:30 in Denver
     hours = {**cfg, "CALLING_HOURS_START": "09:00", "CALLING_HOURS_END": "20:00"}
     agent = agent_actor(session_factory)
     with session_factory() as session:

@@ -4,13 +4,12 @@ exactly once. Dials are counted at the stand-in for Twilio's REST API, per attem
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
 from dispatch.models import Callback
 from tests.procs import free_port, start_cron, start_gunicorn, wait_until
+from tests.quiet import wait_until_quiet
 from tests.test_callback_faults import System, dials_per_attempt
 from tests.test_callbacks_e2e import e2e_env
 
@@ -36,7 +35,7 @@ def test_two_apis_three_workers_two_crons_place_every_callback_once(
             system.close_order(phone)
         system.base = bases[0]
         wait_until(lambda: len(standin.calls()) >= ORDERS, timeout=120, what="every callback dialled")
-        time.sleep(3)  # two crons and three workers: give a duplicate the time to show up
+        wait_until_quiet(env)  # two crons and three workers: a duplicate would show up by now
         assert sorted(r.form["To"] for r in standin.calls()) == sorted(phones)
         assert set(dials_per_attempt(standin).values()) == {1}
         with session_factory() as s:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -25,7 +26,7 @@ from dispatch.db import make_engine, make_session_factory
 from dispatch.models import IdempotencyRecord, Sale
 from tests.conftest import REDIS, SIGNING_SECRET
 from tests.helpers import sale_body
-from tests.procs import PrivatePostgres, isolated_env, start_gunicorn
+from tests.procs import PrivatePostgres, isolated_env, start_gunicorn, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -279,3 +280,67 @@ def test_a_transaction_the_database_rolls_back_to_break_a_deadlock_is_a_503_to_r
     assert again.status_code == 201, again.get_json()
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Sale)) == 1
+
+
+def test_a_real_deadlock_during_a_sale_is_a_503_and_nothing_half_written(
+    api, session_factory, database_url, monkeypatch, caplog
+):
+    # A real deadlock on PostgreSQL, not a raised SQLSTATE: in the middle of a sale (a test-only
+    # hook where the sale looks for its provider), the request locks provider A then B, while
+    # another connection holds B and waits for A. PostgreSQL breaks the cycle by aborting the
+    # request (it waits with the default 1 s deadlock_timeout; the other side with 10 s).
+    real = routing.find_provider
+    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://")
+    lock = "SELECT id FROM providers WHERE code = %s FOR UPDATE"
+    orm_lock = text("SELECT id FROM providers WHERE code = :code FOR UPDATE")
+    holder = psycopg.connect(conninfo)
+    watcher = psycopg.connect(conninfo, autocommit=True)
+    holder.execute("SET deadlock_timeout = '10s'")
+    holder.execute(lock, ("LAKE-SVC",))  # B, held from before the request
+    holder_pid = holder.info.backend_pid
+    waits: list = []
+
+    def deadlocked(session, *args, **kwargs):
+        session.execute(orm_lock, {"code": "SPR-HEAT"})  # A
+        pool = ThreadPoolExecutor(1)
+        waits.append(pool.submit(holder.execute, lock, ("SPR-HEAT",)))  # the holder now waits for A
+        pool.shutdown(wait=False)
+        wait_until(
+            lambda: (
+                watcher.execute(
+                    "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", (holder_pid,)
+                ).fetchone()[0]
+                == 1
+            ),
+            timeout=10,
+            interval=0.02,
+            what="the other connection to wait for provider A",
+        )
+        session.execute(orm_lock, {"code": "LAKE-SVC"})  # B: a cycle, PostgreSQL aborts this side
+        return real(session, *args, **kwargs)
+
+    monkeypatch.setattr(routing, "find_provider", deadlocked)
+    tables = ("sales", "customers", "units", "work_orders", "outbox", "audit_events", "visits")
+
+    def counts() -> dict[str, int]:
+        return {t: watcher.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+    try:
+        before = counts()
+        body = sale_body(phone="+1 217 555 0106")
+        r = api.post("/api/v1/sales", "sales", body, key="deadlock-real")
+        assert r.status_code == 503 and r.headers["Retry-After"].isdigit(), r.get_json()
+        assert "retry" in r.get_json()["message"] and "deadlock" not in str(r.get_json())
+        waits[0].result(timeout=10)  # the other side got its lock: the request's were released
+        holder.rollback()
+        assert counts() == before  # nothing of the sale was kept
+        assert "SQLSTATE 40P01" in caplog.text  # a real deadlock, as PostgreSQL reported it
+    finally:
+        holder.close()
+        monkeypatch.setattr(routing, "find_provider", real)
+
+    again = api.post("/api/v1/sales", "sales", body, key="deadlock-real")
+    assert again.status_code == 201, again.get_json()
+    after = counts()
+    watcher.close()
+    assert after["sales"] == before["sales"] + 1 and after["work_orders"] == before["work_orders"] + 1

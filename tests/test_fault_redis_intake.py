@@ -13,7 +13,9 @@ goes (a non-persistent Redis restarts empty; production keeps an AOF, see docs/D
 from __future__ import annotations
 
 import os
+import re
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from tests.procs import (
     start_worker,
     wait_until,
 )
+from tests.quiet import wait_until_quiet
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +71,7 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
     try:
         web = start_gunicorn(env, port=port, workers=2)
         procs += [web, start_worker(env), start_cron(env)]
+        started = list(procs)  # every process started, for their logs
         url = web.extra["url"]
         sales_h = api.headers("sales")
         provider_h = api.headers("provider:SPR-HEAT")
@@ -148,12 +152,13 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
         for i, proc in enumerate(procs[1:], 1):  # a supervisor restarts what died without Redis
             if not proc.alive():
                 procs[i] = (start_worker if proc.name == "rq-worker" else start_cron)(env)
+                started.append(procs[i])
         wait_until(
             lambda: reminders() >= len(booked) and placed() >= closed and registered() >= len(receipts),
             timeout=90,
             what=f"{len(booked)} reminders, {closed} callbacks, {len(receipts)} receipts after Redis returned",
         )
-        time.sleep(3)  # give a duplicate the chance to show up
+        wait_until_quiet(env)  # nothing queued, running or due: a duplicate would show up by now
 
         # Each booked order reminded exactly once; every closing's callback placed, none twice.
         per_order = db(
@@ -173,6 +178,22 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
             "SELECT count(*) FROM outbox WHERE job = 'remind_provider' AND dispatched_at IS NOT NULL"
         )
         assert relayed == len(booked)
+        logs = "".join(p.output() for p in started)
+        # ... and counted as RQ saw it: every job each worker started (its log line
+        # "<queue>: <function>(...) (<job id>)", workers that died with Redis included; a job whose
+        # end could not be recorded while Redis was away has no "Job OK" line, but ran), per
+        # outbox row: each completed row's job ran exactly once, and no job ran twice.
+        ran = Counter(
+            re.findall(r"^\S+ Worker \S+: \S+: dispatch\.\S+\(.*\) \(outbox-(\d+)\)$", logs, re.MULTILINE)
+        )
+        with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            done = {
+                str(r[0]): r[1]
+                for r in conn.execute("SELECT id, job FROM outbox WHERE completed_at IS NOT NULL").fetchall()
+            }
+        assert set(ran.values()) == {1}, ran
+        assert set(ran) == set(done), (ran, done)
+        assert sorted(j for j in done.values() if j == "remind_provider") == ["remind_provider"] * len(booked)
         # Every receipt registered once, as a sale of its own.
         assert db("SELECT count(*) FROM sale_receipts WHERE status = 'registered'") == len(receipts)
         assert registered() == len(receipts)

@@ -268,3 +268,80 @@ def test_two_workers_registering_at_once_never_take_the_same_receipt(api, sessio
         first.close()
     assert register(session_factory).taken == 0
     assert count(session_factory, Sale) == 3 and count(session_factory, WorkOrder) == 3
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "ok ok reject",  # a rejected receipt at the end of the batch
+        "ok reject ok",  # ... in the middle
+        "ok ok fail",  # a receipt that fails unexpectedly at the end
+        "ok fail ok ok",  # ... in the middle
+        "reject ok fail ok reject",  # several, first, middle and last
+    ],
+)
+def test_every_sale_registered_in_a_batch_keeps_its_audit_events_whatever_fails_beside_it(
+    api, session_factory, layout
+):
+    # A receipt rejected or failing rolls back its own savepoint; that rollback once dropped the
+    # queued events of every sale registered before it in the batch: sales and orders with no
+    # `sale reported` and no `work_order create`, a gap `dispatch audit verify` cannot see.
+    taken = api.sale(serial="TAKEN-IN-BATCH")  # registered already, so a receipt naming it is rejected
+    receipts: dict[int, str] = {}
+    for n, kind in enumerate(layout.split()):
+        serial = "TAKEN-IN-BATCH" if kind == "reject" else f"BATCH-{n}"
+        response = post_async(api, sale_body(serial=f"BATCH-{n}", phone=f"+1 217 555 02{n:02d}"))
+        assert response.status_code == 202, response.get_json()
+        receipts[response.get_json()["id"]] = kind
+        with session_factory() as session:  # made bad after acceptance, as a later change would
+            receipt = session.get(SaleReceipt, response.get_json()["id"])
+            if kind == "reject":
+                receipt.payload = {
+                    **receipt.payload,
+                    "items": [{**receipt.payload["items"][0], "serial_number": serial}],
+                }
+            elif kind == "fail":
+                receipt.payload = {"shop": "x"}  # unreadable: an unexpected error, not a rejection
+            session.commit()
+
+    report = register(session_factory)
+
+    kinds = list(receipts.values())
+    assert (report.registered, report.rejected, report.failed) == (
+        kinds.count("ok"),
+        kinds.count("reject"),
+        kinds.count("fail"),
+    )
+    with session_factory() as session:
+        for receipt_id, kind in receipts.items():
+            receipt = session.get(SaleReceipt, receipt_id)
+            assert receipt.status == {"ok": "registered", "reject": "rejected", "fail": "accepted"}[kind]
+        sale_ids = set(session.scalars(select(Sale.id)))
+        order_ids = set(session.scalars(select(WorkOrder.id)))
+        assert len(sale_ids) == 1 + kinds.count("ok")
+        reported = set(
+            session.scalars(
+                select(AuditEvent.entity_id).where(
+                    AuditEvent.entity == "sale", AuditEvent.action == "reported"
+                )
+            )
+        )
+        created = set(
+            session.scalars(
+                select(AuditEvent.entity_id).where(
+                    AuditEvent.entity == "work_order", AuditEvent.action == "create"
+                )
+            )
+        )
+        rejected = set(
+            session.scalars(
+                select(AuditEvent.entity_id).where(
+                    AuditEvent.entity == "sale_receipt", AuditEvent.action == "rejected"
+                )
+            )
+        )
+        assert reported == sale_ids, "every sale has its `sale reported` event"
+        assert created == order_ids, "every work order has its `work_order create` event"
+        assert rejected == {r for r, kind in receipts.items() if kind == "reject"}
+        # Nothing of a rolled-back savepoint is recorded: no event names a sale or order that is not there.
+        assert taken["id"] in sale_ids

@@ -19,13 +19,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from dispatch.actors import Actor
 from dispatch.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
+_MARKS = "audit_savepoint_marks"  # savepoint -> how many events were queued when it began
 _CHAIN_LOCK_ID = 0x44495350  # "DISP": one advisory lock orders the whole chain
 
 
@@ -116,9 +117,32 @@ def head(session: Session) -> tuple[int, str]:
     return (last.seq, last.hash) if last else (0, GENESIS)
 
 
-def discard_pending(session: Session, *_args) -> None:
-    """Drop queued events when their transaction rolls back."""
-    session.info.pop(_PENDING, None)
+def mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    """Remember how many events were queued when a savepoint began (after_transaction_create)."""
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, ()))
+
+
+def discard_pending(session: Session, transaction: SessionTransaction) -> None:
+    """Drop the events queued in what was rolled back: a savepoint's own, or all (after_soft_rollback)."""
+    # A rollback of an inner (flush) transaction rolls back up to the first savepoint or the root;
+    # only the events queued since that point go. Dropping every queued event on a savepoint's
+    # rollback lost the events of the sales registered before it in the same batch.
+    boundary: SessionTransaction | None = transaction
+    while boundary is not None and not boundary.nested and boundary.parent is not None:
+        boundary = boundary.parent
+    mark = session.info.get(_MARKS, {}).get(boundary) if boundary is not None and boundary.nested else None
+    if mark is None:
+        session.info.pop(_PENDING, None)
+    else:
+        del session.info.get(_PENDING, [])[mark:]
+
+
+def forget_savepoints(session: Session, transaction: SessionTransaction) -> None:
+    """Forget savepoint marks when the outermost transaction ends (after_transaction_end)."""
+    if transaction.parent is None:
+        session.info.pop(_MARKS, None)
+        session.info.pop(_PENDING, None)  # a transaction closed without commit or rollback
 
 
 @dataclass(frozen=True)
