@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dispatch import auth
 from dispatch.api.context import actor, db
-from dispatch.api.schemas import UserActiveIn, UserOut
+from dispatch.api.parsing import Blueprint
+from dispatch.api.schemas import NoQuery, UserActiveIn, UserOut
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.models import Role
 
@@ -17,8 +17,9 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users and 
 @blp.route("/users")
 class Users(MethodView):
     @requires(Role.ADMIN)
+    @blp.arguments(NoQuery, location="query")
     @blp.response(200, UserOut(many=True))
-    def get(self):
+    def get(self, _query):
         """List users with their roles and whether they are active (tokens are never shown)."""
         return auth.list_users(db())
 
