@@ -175,7 +175,7 @@ def test_load_reference_loads_every_file_and_can_be_run_again(cli, session, csv_
     assert result.exit_code == 0, result.output
     assert "providers: 6 rows" in result.output and "coverage: 20 rows" in result.output
     counts = {m: _count(session, m) for m in (City, Provider, Coverage, Installer, ProductModel)}
-    assert counts == {City: 4, Provider: 5, Coverage: 15, Installer: 7, ProductModel: 7}
+    assert counts == {City: 5, Provider: 6, Coverage: 20, Installer: 9, ProductModel: 7}
     events = _count(session, AuditEvent)
     # After an edit, loading again updates in place.
     text = (
