@@ -18,11 +18,8 @@ from dispatch import cli, sale_receipts
 from dispatch.audit import callbacks
 from dispatch.models import AuditEvent, Base, Callback, ContactAttempt, OptOut, utcnow
 from tests.helpers import Api, sale_body
+from tests.test_webhooks import ACCOUNT, FAST, PHONE, PUBLIC, TOKEN
 
-PUBLIC = "https://dispatch.example.com"
-TOKEN = "erasure-test-token"
-ACCOUNT = "AC" + "3" * 32
-PHONE = "+12175550142"
 SECRET = "erasure-test-pii-key-0123456789"
 NAME = "Wilhelmina Quartermaine"
 ADDRESS = "77 Juniper Lane"
@@ -30,20 +27,7 @@ NOTE = "Wilhelmina left the key with the neighbour"
 # The number in any format (E.164, "(217) 555-0142", "217.555.0142"...).
 ANY_FORM = re.compile(r"2\D{0,3}1\D{0,3}7\D{0,3}5\D{0,3}5\D{0,3}5\D{0,3}0\D{0,3}1\D{0,3}4\D{0,3}2")
 
-APP_SETTINGS = {
-    "TELEPHONY_BACKEND": "twilio",
-    "TWILIO_ACCOUNT_SID": ACCOUNT,
-    "TWILIO_AUTH_TOKEN": TOKEN,
-    "TWILIO_FROM_NUMBER": "+12175550100",
-    "PUBLIC_BASE_URL": PUBLIC,
-    "CALLING_HOURS_START": "00:00",
-    "CALLING_HOURS_END": "24:00",
-    "CALLBACK_DELAY_NOT_HOME_MINUTES": 0,
-    "CALLBACK_DELAY_COMPLETED_MINUTES": 0,
-    "CALLBACK_DELAY_OTHER_MINUTES": 0,
-    "CALLBACK_RETRY_MINUTES": 0,
-    "PII_HASH_SECRET": SECRET,
-}
+APP_SETTINGS = {**FAST, "PII_HASH_SECRET": SECRET}
 
 
 def hook(api: Api, name: str, params: dict, **query) -> str:

@@ -135,20 +135,21 @@ def _insert_zh(text: str, at: int, negation: str) -> str:
     return text[:at] + negation + text[at:]
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.data())
-def test_a_negation_put_into_a_confirming_english_answer_never_confirms(data):
-    question, text = data.draw(st.sampled_from(CONFIRMING["en"]))
-    negated = _insert_en(text, data.draw(st.integers(0, 40)), data.draw(st.sampled_from(EN_NEGATIONS)))
-    assert label(question, negated, "en") != "confirm", negated
+def _negated(data, lang: str, text: str) -> str:
+    """`text` with one negation drawn for its language put in at a drawn place."""
+    at = data.draw(st.integers(0, 40))
+    if lang == "en":
+        return _insert_en(text, at, data.draw(st.sampled_from(EN_NEGATIONS)))
+    return _insert_zh(text, at, data.draw(st.sampled_from(ZH_NEGATIONS)))
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
 @settings(max_examples=400, deadline=None)
-@given(st.data())
-def test_a_negation_put_into_a_confirming_mandarin_answer_never_confirms(data):
-    question, text = data.draw(st.sampled_from(CONFIRMING["zh"]))
-    negated = _insert_zh(text, data.draw(st.integers(0, 40)), data.draw(st.sampled_from(ZH_NEGATIONS)))
-    assert label(question, negated, "zh-CN") != "confirm", negated
+@given(data=st.data())
+def test_a_negation_put_into_a_confirming_answer_never_confirms(lang, data):
+    question, text = data.draw(st.sampled_from(CONFIRMING[lang]))
+    negated = _negated(data, lang, text)
+    assert label(question, negated, "zh-CN" if lang == "zh" else "en") != "confirm", negated
 
 
 @settings(max_examples=200, deadline=None)
@@ -156,11 +157,7 @@ def test_a_negation_put_into_a_confirming_mandarin_answer_never_confirms(data):
 def test_a_negation_put_into_a_very_satisfied_rating_never_pays_a_bonus(data):
     lang = data.draw(st.sampled_from(["en", "zh"]))
     text = data.draw(st.sampled_from(VERY_SATISFIED[lang]))
-    at = data.draw(st.integers(0, 40))
-    if lang == "en":
-        negated = _insert_en(text, at, data.draw(st.sampled_from(EN_NEGATIONS)))
-    else:
-        negated = _insert_zh(text, at, data.draw(st.sampled_from(ZH_NEGATIONS)))
+    negated = _negated(data, lang, text)
     assert label("rating", negated, "zh-CN" if lang == "zh" else "en") != "very_satisfied", negated
 
 
