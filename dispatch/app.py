@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dispatch import logs
-from dispatch.config import load_settings
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
+from dispatch.platform import logs
+from dispatch.platform.config import load_settings
+from dispatch.platform.db import make_engine
 
 
 def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -> Flask:

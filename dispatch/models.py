@@ -223,7 +223,7 @@ class Customer(Base):
     city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"))
     language: Mapped[str | None] = mapped_column(String(8))  # overrides the city's language
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Set when the customer's personal data was erased on request (dispatch.erasure).
+    # Set when the customer's personal data was erased on request (dispatch.customers.erasure).
     erased_at: Mapped[datetime | None]
     city: Mapped[City] = relationship(lazy="joined")
     units: Mapped[list[Unit]] = relationship(back_populates="customer", order_by="Unit.id")
@@ -608,7 +608,7 @@ class OptOut(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # NULL once its customer was erased: phone_hash alone remains, the evidence of the refusal.
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
-    # The keyed digest of the number (dispatch.personal.digest), as the audit trail shows it.
+    # The keyed digest of the number (dispatch.platform.personal.digest), as the audit trail shows it.
     phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

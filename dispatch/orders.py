@@ -16,11 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch import personal
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.db import paginate
-from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.models import (
     City,
     Installer,
@@ -33,6 +29,10 @@ from dispatch.models import (
     WorkOrder,
     utcnow,
 )
+from dispatch.platform import personal
+from dispatch.platform.actors import Actor
+from dispatch.platform.db import paginate
+from dispatch.platform.errors import Conflict, Invalid, NotFound
 
 S = OrderState
 OPEN_STATES = frozenset({S.UNASSIGNED, S.PENDING, S.BOOKED})
@@ -248,7 +248,7 @@ def close_order(
             "installer_id": installer.id,
             "visited_at": visited_at,
             # Free text may quote the customer: it stays on the visit (erasable), the trail keeps
-            # its keyed digest only (dispatch.personal).
+            # its keyed digest only (dispatch.platform.personal).
             "note_digest": personal.text_digest(note, settings),
         },
     )

@@ -10,8 +10,8 @@ from sqlalchemy import func, select, text, update
 
 from dispatch.audit import callbacks, trail
 from dispatch.audit.callbacks import CustomerAnswer
-from dispatch.config import DEFAULTS
 from dispatch.models import Callback, Complaint, ContactAttempt, OutboxMessage, Provider, WorkOrder, utcnow
+from dispatch.platform.config import DEFAULTS
 from tests.callbacks_support import (
     ALL_DAY,
     agent_actor,

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from dispatch import orders
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.errors import Conflict
 from dispatch.models import AuditEvent, OrderState, Unit, User, WorkOrder
+from dispatch.platform.actors import Actor
+from dispatch.platform.errors import Conflict
 from tests.helpers import future_window
 
 STATES: list[OrderState | None] = [None, *OrderState]

@@ -18,10 +18,10 @@ from werkzeug.exceptions import (
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import IntegerConverter
 
-from dispatch import redis_client
 from dispatch.api.context import close_db
 from dispatch.api.parsing import JSONProvider
-from dispatch.errors import DomainError
+from dispatch.platform import redis_client
+from dispatch.platform.errors import DomainError
 
 log = logging.getLogger(__name__)
 

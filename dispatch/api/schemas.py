@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
-from dispatch.languages import LANGUAGES
 from dispatch.models import NotCompletedReason, OrderKind, OrderState, Outcome, ReceiptStatus, Seniority
+from dispatch.platform.languages import LANGUAGES
 
 FAULT_CATEGORIES = (
     "no_hot_water",

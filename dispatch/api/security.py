@@ -12,8 +12,9 @@ from flask import Response, g, request
 from flask_smorest import abort
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatch import auth, idempotency
+from dispatch import auth
 from dispatch.api.context import db, sessions, setting
+from dispatch.platform import idempotency
 
 IDEMPOTENCY_HEADER = {
     "in": "header",

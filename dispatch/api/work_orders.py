@@ -6,7 +6,7 @@ from flask import current_app, jsonify
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from dispatch import intake, orders
+from dispatch import orders
 from dispatch.api.context import actor, db, setting
 from dispatch.api.parsing import Blueprint
 from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
@@ -25,6 +25,7 @@ from dispatch.api.schemas import (
 )
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.models import Role
+from dispatch.sales import intake
 
 blp = Blueprint("work_orders", __name__, url_prefix="/api/v1", description="Work orders")
 

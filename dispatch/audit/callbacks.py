@@ -85,11 +85,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, lazyload
 
-from dispatch import orders, outbox, personal
-from dispatch.actors import Actor
+from dispatch import orders
 from dispatch.audit import complaints, scheduling, trail, verdicts
-from dispatch.config import load_settings
-from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.models import (
     Callback,
     CallbackPurpose,
@@ -108,6 +105,10 @@ from dispatch.models import (
     WorkOrder,
     utcnow,
 )
+from dispatch.platform import outbox, personal
+from dispatch.platform.actors import Actor
+from dispatch.platform.config import load_settings
+from dispatch.platform.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from dispatch import personal
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.db import paginate
-from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.models import Callback, Complaint, ComplaintStatus, Provider, Role, utcnow
+from dispatch.platform import personal
+from dispatch.platform.actors import Actor
+from dispatch.platform.db import paginate
+from dispatch.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 KIND_CONTRADICTED = "contradicted_claim"
 

@@ -39,7 +39,7 @@ NOT_SATISFIED = "not_satisfied"
 # Questions the robot asks (the menu kinds of dispatch.telephony.twiml, plus the rating).
 QUESTIONS = ("not_home", "completed", "status_check", "other_reason", "customer_rescheduled", "rating")
 
-from dispatch.languages import ENGLISH, LANGUAGES, MANDARIN  # noqa: E402  (re-exported)
+from dispatch.platform.languages import ENGLISH, LANGUAGES, MANDARIN  # noqa: E402  (re-exported)
 
 # Cue kinds beyond the intents.
 _HEDGE = "hedge"  # makes any answer unclear

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from dispatch.audit import callbacks
-from dispatch.config import DEFAULTS
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
 from dispatch.models import Callback, CallbackPurpose, CallbackState, ContactAttempt, utcnow
+from dispatch.platform.config import DEFAULTS
+from dispatch.platform.db import make_engine
 from dispatch.telephony import twiml, webhook_url
 
 # A made-up account: the server never calls Twilio during the gather rows (TWILIO_API_BASE_URL

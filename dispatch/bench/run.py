@@ -102,10 +102,10 @@ def wait_http(url: str, server: Server, timeout: float = 60) -> None:
 
 
 def gunicorn(name: str, app: str, env: dict[str, str], cwd: str, health: str, port: int = 0) -> Server:
-    """Serve `app` with Dispatch's gunicorn settings (dispatch/gunicorn_conf.py) on a free port."""
+    """Serve `app` with Dispatch's gunicorn settings (dispatch/platform/gunicorn_conf.py) on a free port."""
     port = port or free_port()
     env = {**env, "DISPATCH_BIND": f"127.0.0.1:{port}"}
-    server = spawn(name, [str(BIN / "gunicorn"), "-c", "python:dispatch.gunicorn_conf", app], env, cwd)
+    server = spawn(name, [str(BIN / "gunicorn"), "-c", "python:dispatch.platform.gunicorn_conf", app], env, cwd)
     server.url = f"http://127.0.0.1:{port}"
     wait_http(server.url + health, server)
     return server
@@ -338,8 +338,10 @@ def phase_ceilings(bench: Bench) -> None:
 
 
 def seed(bench: Bench, db: str) -> None:
-    from dispatch import demo, migrate
-    from dispatch.db import make_engine, make_session_factory
+    from dispatch.audit.trail import make_session_factory
+    from dispatch.platform import migrate
+    from dispatch.platform.db import make_engine
+    from dispatch.reference import demo
 
     migrate.upgrade(bench.url(db))
     engine = make_engine(bench.url(db))
@@ -632,8 +634,9 @@ def phase_gather(bench: Bench, db: str, main_server: Server) -> None:
 
 def count_answered(bench: Bench, db: str, calls: list) -> int:
     """How many of these calls got their answer recorded by the gather webhook."""
+    from dispatch.audit.trail import make_session_factory
     from dispatch.bench import gather
-    from dispatch.db import make_engine, make_session_factory
+    from dispatch.platform.db import make_engine
 
     engine = make_engine(bench.url(db))
     try:
@@ -645,8 +648,9 @@ def count_answered(bench: Bench, db: str, calls: list) -> int:
 
 def seed_calls(bench: Bench, db: str, server: Server, settings: dict, count: int, rate: float) -> list:
     """`count` live calls; closes (and first sells) more orders through the API when short."""
+    from dispatch.audit.trail import make_session_factory
     from dispatch.bench import gather
-    from dispatch.db import make_engine, make_session_factory
+    from dispatch.platform.db import make_engine
 
     t0 = time.perf_counter()
     engine = make_engine(bench.url(db))
@@ -888,11 +892,12 @@ def lookup_queries(bench: Bench, db: str, count: int) -> dict[str, list[str]]:
 
 
 def explain_search(bench: Bench, db: str, **criterion: str) -> tuple[float, set[str], bool]:
-    """EXPLAIN ANALYZE the exact SQL customers.search sends; (ms, indexes used, any seq scan)."""
+    """EXPLAIN ANALYZE the exact SQL directory.search sends; (ms, indexes used, any seq scan)."""
     from sqlalchemy import event
 
-    from dispatch import customers
-    from dispatch.db import make_engine, make_session_factory
+    from dispatch.audit.trail import make_session_factory
+    from dispatch.customers import directory
+    from dispatch.platform.db import make_engine
 
     engine = make_engine(bench.url(db))
     captured: list[tuple[str, Any]] = []
@@ -903,7 +908,7 @@ def explain_search(bench: Bench, db: str, **criterion: str) -> tuple[float, set[
             captured.append((statement, parameters))
 
     with make_session_factory(engine)() as session:
-        customers.search(session, region="US", **criterion)
+        directory.search(session, region="US", **criterion)
         statement, params = captured[-1]
         raw = session.connection().connection.driver_connection
         with raw.cursor() as cur:

@@ -16,8 +16,8 @@ from typing import Any
 from dispatch.audit import callbacks
 from dispatch.jobs.runtime import job_session, redis_connection, session_factory, settings
 from dispatch.models import utcnow
-from dispatch.phones import masked
-from dispatch.ratelimit import SharedRateLimit
+from dispatch.platform.phones import masked
+from dispatch.platform.ratelimit import SharedRateLimit
 from dispatch.telephony import (
     Gateway,
     RejectedError,

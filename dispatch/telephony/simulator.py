@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
-from dispatch.phones import masked
+from dispatch.platform.phones import masked
 from dispatch.telephony import Schedule, caller_number, signing_token, webhook_url
 
 log = logging.getLogger(__name__)

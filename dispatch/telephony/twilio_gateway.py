@@ -11,7 +11,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from dispatch.phones import masked
+from dispatch.platform.phones import masked
 from dispatch.telephony import (
     RejectedError,
     TransientError,

@@ -1,7 +1,7 @@
 """Erasure on request (PIPL, GDPR): a customer's personal data removed from every row that holds it.
 
 The audit trail is append-only and hash-chained, so it is never touched: its events carry ids and
-keyed digests only (dispatch.personal), and the chain still verifies after an erasure. Everything
+keyed digests only (dispatch.platform.personal), and the chain still verifies after an erasure. Everything
 else that holds the customer's name, phone number, address or words is overwritten here, in one
 transaction, and the erasure itself is an audit event (with the operator's reason). What is kept,
 and why: docs/guarantees/erasure.md.
@@ -17,10 +17,7 @@ from typing import Any
 from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch import personal
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.models import (
     Callback,
     CallbackState,
@@ -39,7 +36,10 @@ from dispatch.models import (
     WorkOrder,
     utcnow,
 )
-from dispatch.personal import ERASED
+from dispatch.platform import personal
+from dispatch.platform.actors import Actor
+from dispatch.platform.errors import Conflict, Invalid, NotFound
+from dispatch.platform.personal import ERASED
 
 OPEN_ORDER_STATES = (OrderState.UNASSIGNED, OrderState.PENDING, OrderState.BOOKED)
 OPEN_CALLBACK_STATES = (

@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch import customers, orders, outbox, personal, phones, routing
-from dispatch.actors import Actor
+from dispatch import orders
 from dispatch.audit import trail
-from dispatch.errors import Conflict, Invalid, NotFound
+from dispatch.customers import directory
 from dispatch.models import (
     City,
     OrderKind,
@@ -30,7 +29,11 @@ from dispatch.models import (
     WorkOrder,
     utcnow,
 )
-from dispatch.reference import Catalogue
+from dispatch.orders import routing
+from dispatch.platform import outbox, personal, phones
+from dispatch.platform.actors import Actor
+from dispatch.platform.errors import Conflict, Invalid, NotFound
+from dispatch.reference.catalogue import Catalogue
 
 MAX_WINDOW = timedelta(hours=24)
 
@@ -266,7 +269,7 @@ def report_sale(
     assert city is not None  # check_report refused an unknown city
     check_serials_free(session, report)
     customer = report.customer
-    cust, created = customers.find_or_create(
+    cust, created = directory.find_or_create(
         session,
         name=customer["name"],
         phone=checked.phone,

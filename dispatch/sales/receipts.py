@@ -16,12 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from dispatch import intake
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.db import paginate
-from dispatch.errors import DomainError, NotFound
-from dispatch.idempotency import KeyReused
 from dispatch.models import (
     JSONType,
     ReceiptStatus,
@@ -34,7 +29,12 @@ from dispatch.models import (
     WorkOrder,
     utcnow,
 )
-from dispatch.reference import Catalogue
+from dispatch.platform.actors import Actor
+from dispatch.platform.db import paginate
+from dispatch.platform.errors import DomainError, NotFound
+from dispatch.platform.idempotency import KeyReused
+from dispatch.reference.catalogue import Catalogue
+from dispatch.sales import intake
 
 log = logging.getLogger(__name__)
 

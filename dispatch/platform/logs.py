@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from dispatch.phones import masked
+from dispatch.platform.phones import masked
 
 # E.164-looking numbers: a '+' (or its URL encoding) and 8 to 15 digits, single separators allowed
 # ("+1 217 555 0199", "+1-217-555-0199", "%2B12175550199"). ISO time offsets ("+00:00") do not

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from dispatch.errors import Invalid
+from dispatch.platform.errors import Invalid
 
 
 def normalise(raw: str, region: str, *, field: str = "phone") -> str:

@@ -19,7 +19,7 @@ from redis.connection import parse_url
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection
 
-from dispatch.config import ConfigError
+from dispatch.platform.config import ConfigError
 
 # For the master, in jobs, the relay, the worker and cron: a command not answered in this long means
 # its host is gone (jobs use no blocking commands; a worker raises the read timeout itself above its

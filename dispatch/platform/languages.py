@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch.errors import Invalid
+from dispatch.platform.errors import Invalid
 
 ENGLISH = "en"
 MANDARIN = "zh-CN"

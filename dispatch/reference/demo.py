@@ -7,9 +7,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import auth, reference
-from dispatch.actors import Actor
+from dispatch import auth
 from dispatch.models import Provider, Role, User
+from dispatch.platform.actors import Actor
+from dispatch.reference import catalogue
 
 DATA = Path(__file__).parent / "demo_data"
 SEEDER = Actor.system("demo-seed")
@@ -19,7 +20,7 @@ def seed(session: Session) -> dict[str, str]:
     """Load demo data once; returns {user name: token} on the first run, {} after."""
     if session.scalars(select(User).where(User.name == "demo-admin")).first():
         return {}
-    reference.load_csv_dir(session, SEEDER, DATA)
+    catalogue.load_csv_dir(session, SEEDER, DATA)
     tokens: dict[str, str] = {}
     for role in (Role.SALES, Role.AGENT, Role.CALLBACK, Role.SUPERVISOR, Role.ADMIN):
         user = auth.create_user(session, SEEDER, name=f"demo-{role.value}", role=role.value)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, Select, create_engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -41,19 +41,6 @@ def _make_sqlite_safe(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit (views dump after commit)."""
-    from dispatch.audit import trail  # the domain's own hook; imported here to avoid a cycle
-
-    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
-    event.listen(factory, "before_commit", trail.write_pending)
-    # A savepoint's rollback drops only the events queued inside it (not the whole batch's).
-    event.listen(factory, "after_transaction_create", trail.mark_savepoint)
-    event.listen(factory, "after_soft_rollback", trail.discard_pending)
-    event.listen(factory, "after_transaction_end", trail.forget_savepoints)
-    return factory
 
 
 def is_postgres(session_or_engine) -> bool:

@@ -17,8 +17,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch.errors import Conflict, DomainError
 from dispatch.models import IdempotencyRecord, utcnow
+from dispatch.platform.errors import Conflict, DomainError
 
 MAX_KEY_LENGTH = 255
 

@@ -4,7 +4,7 @@ gunicorn answers some requests itself, before the app sees them: a request line 
 limit_request_line (414), a header over limit_request_field_size (431), a malformed request such
 as a control character in a header (400). Its workers' handle_error decides the status, logs the
 refusal and writes the answer through gunicorn.util.write_error, which writes HTML. `install()`
-(run in each worker by dispatch/gunicorn_conf.py's post_worker_init) swaps in `write_json_error`,
+(run in each worker by dispatch/platform/gunicorn_conf.py's post_worker_init) swaps in `write_json_error`,
 so the status and logging stay gunicorn's and only the body changes.
 """
 

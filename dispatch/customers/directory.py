@@ -6,10 +6,10 @@ from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from dispatch import phones
 from dispatch.audit import trail
-from dispatch.errors import Invalid, NotFound
 from dispatch.models import City, Customer, Unit, WorkOrder
+from dispatch.platform import phones
+from dispatch.platform.errors import Invalid, NotFound
 
 SEARCH_LIMIT = 50
 

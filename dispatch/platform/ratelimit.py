@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def redis_storage(redis: Redis | None, **options) -> Storage:
     """A `limits` storage on this Redis client's connection pool (in memory when None).
 
-    Built on the client from dispatch.redis_client.make_redis rather than on a URL, so that a
+    Built on the client from dispatch.platform.redis_client.make_redis rather than on a URL, so that a
     limit behind Sentinel follows a failover like everything else.
     """
     if redis is None:
@@ -61,7 +61,7 @@ class SharedRateLimit:
             raise ValueError("per_second must be positive")
         self.key = key
         self.interval_us = int(1_000_000 / per_second)
-        # A client from dispatch.redis_client.make_redis; a URL is accepted for tools and tests.
+        # A client from dispatch.platform.redis_client.make_redis; a URL is accepted for tools and tests.
         self.redis = Redis.from_url(redis) if isinstance(redis, str) else redis
         self.script = self.redis.register_script(_RESERVE)
 

@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from dispatch.config import load_settings
+from dispatch.platform.config import load_settings
 
 ERASED = "(erased)"
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.actors import Actor
 from dispatch.audit import trail
 from dispatch.models import OrderState, WorkOrder
+from dispatch.platform.actors import Actor
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """gunicorn settings shared by every way Dispatch is served (and by the benchmark's ceilings).
 
-Use: `gunicorn -c python:dispatch.gunicorn_conf dispatch.wsgi:app`. Overrides come from the
+Use: `gunicorn -c python:dispatch.platform.gunicorn_conf dispatch.wsgi:app`. Overrides come from the
 environment: DISPATCH_BIND, DISPATCH_WEB_WORKERS, DISPATCH_WEB_THREADS, DISPATCH_WEB_WORKER_CLASS.
 The defaults are the ones measured best by `scripts/bench` (docs/PERFORMANCE.md). Requests
 gunicorn refuses itself (request line or header too long, malformed) are answered in the API's
-JSON error shape (dispatch/gunicorn_errors.py), not gunicorn's HTML.
+JSON error shape (dispatch/platform/gunicorn_errors.py), not gunicorn's HTML.
 """
 
 import os
@@ -24,6 +24,6 @@ accesslog = None
 
 def post_worker_init(worker) -> None:
     """Each worker answers the requests gunicorn refuses itself in the API's JSON error shape."""
-    from dispatch import gunicorn_errors
+    from dispatch.platform import gunicorn_errors
 
     gunicorn_errors.install()

@@ -19,10 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import languages, phones
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.errors import Invalid, NotFound
 from dispatch.models import (
     City,
     Coverage,
@@ -32,6 +29,9 @@ from dispatch.models import (
     Provider,
     Seniority,
 )
+from dispatch.platform import languages, phones
+from dispatch.platform.actors import Actor
+from dispatch.platform.errors import Invalid, NotFound
 
 
 @dataclass(frozen=True)
