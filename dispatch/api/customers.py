@@ -17,7 +17,7 @@ from dispatch.api.schemas import (
 from dispatch.api.security import requires
 from dispatch.customers import directory
 from dispatch.models import Role
-from dispatch.sales import intake
+from dispatch.orders import repairs
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1", description="Find customers")
 
@@ -53,4 +53,4 @@ class Units(MethodView):
     @blp.response(200, UnitWithOwnerOut(many=True))
     def get(self, query):
         """Find a registered unit by its serial number, with its owner and its work orders."""
-        return intake.find_units(db(), serial_number=query["serial_number"])
+        return repairs.find_units(db(), serial_number=query["serial_number"])

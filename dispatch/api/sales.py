@@ -12,6 +12,7 @@ from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
 from dispatch.api.schemas import SaleIn, SaleOut, SaleReceiptOut, SaleReceiptPageOut, SaleReceiptQuery
 from dispatch.api.security import IDEMPOTENCY_HEADER, replayed, request_fingerprint, requires, writes
 from dispatch.models import Role
+from dispatch.orders import booking
 from dispatch.platform import idempotency
 from dispatch.sales import intake, receipts
 
@@ -30,9 +31,9 @@ PREFER_HEADER = {
 }
 
 
-def window(data: dict | None) -> intake.Window | None:
+def window(data: dict | None) -> booking.Window | None:
     """A request's time window as the domain's Window."""
-    return intake.Window(data["start"], data["end"]) if data else None
+    return booking.Window(data["start"], data["end"]) if data else None
 
 
 def prefers_async() -> bool:

@@ -85,7 +85,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, lazyload
 
-from dispatch import orders
 from dispatch.audit import complaints, scheduling, trail, verdicts
 from dispatch.models import (
     Callback,
@@ -105,6 +104,7 @@ from dispatch.models import (
     WorkOrder,
     utcnow,
 )
+from dispatch.orders import machine
 from dispatch.platform import outbox, personal
 from dispatch.platform.actors import Actor
 from dispatch.platform.config import load_settings
@@ -1073,25 +1073,25 @@ def _apply(
     data = {"callback_id": callback.id, "verdict": verdict.value}
     if verdict == Verdict.CONFIRMED:
         if callback.purpose == CallbackPurpose.VERIFY_VISIT and state == OrderState.CLOSED_COMPLETED:
-            orders.transition(session, order, "verify", OrderState.VERIFIED, actor, data)
+            machine.transition(session, order, "verify", OrderState.VERIFIED, actor, data)
     elif verdict == Verdict.CONTRADICTED:
         summary = f"{_claim_text(callback)}; the customer says: {callback.answer_happened}"
         complaint = complaints.open_for_callback(
             session, callback, actor, settings, summary=summary, note=callback.answer_note, now=now
         )
-        if state in orders.TRANSITIONS["reopen"][0]:
-            orders.transition(
+        if state in machine.TRANSITIONS["reopen"][0]:
+            machine.transition(
                 session,
                 order,
                 "reopen",
-                orders.resting_state(order),
+                machine.resting_state(order),
                 actor,
                 {**data, "complaint_id": complaint.id},
             )
     elif verdict == Verdict.CUSTOMER_RESCHEDULED:
         # The customer still wants the service: the order goes back to the open work.
-        if state in orders.TRANSITIONS["reopen"][0]:
-            orders.transition(session, order, "reopen", orders.resting_state(order), actor, data)
+        if state in machine.TRANSITIONS["reopen"][0]:
+            machine.transition(session, order, "reopen", machine.resting_state(order), actor, data)
     # UNREACHABLE: the claim stays unverified; it never counts as a confirmation.
 
 

@@ -20,9 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.models.base import Base, JSONType, _choices, utcnow
+from dispatch.models.orders import WorkOrder  # the views below are set on it
 
 if TYPE_CHECKING:
-    from dispatch.models.orders import WorkOrder
     from dispatch.models.reference import Provider
 
 
@@ -228,3 +228,9 @@ class OptOut(Base):
     phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+
+# Read-only views from an order to its verification (for the work-order detail).
+WorkOrder.callbacks = relationship(Callback, order_by=Callback.id, viewonly=True)  # type: ignore[attr-defined]
+WorkOrder.complaints = relationship(Complaint, order_by=Complaint.id, viewonly=True)  # type: ignore[attr-defined]

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dispatch.models.base import Base, _choices, utcnow
 
 if TYPE_CHECKING:
-    from dispatch.models.audit import Callback, Complaint
     from dispatch.models.customers import Customer, Unit
     from dispatch.models.reference import City, Installer, ProductLine, Provider
 
@@ -119,10 +118,3 @@ class Visit(Base):
     closed_at: Mapped[datetime] = mapped_column(default=utcnow)
     work_order: Mapped[WorkOrder] = relationship(back_populates="visits")
     installer: Mapped[Installer] = relationship(lazy="joined")
-
-
-# Read-only views from an order to its verification (for the work-order detail).
-WorkOrder.callbacks = relationship(Callback, order_by=Callback.id, viewonly=True)  # type: ignore[attr-defined]
-
-
-WorkOrder.complaints = relationship(Complaint, order_by=Complaint.id, viewonly=True)  # type: ignore[attr-defined]
