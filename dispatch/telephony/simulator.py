@@ -31,7 +31,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from dispatch.platform.phones import masked
-from dispatch.telephony import Schedule, caller_number, signing_token, webhook_url
+from dispatch.telephony.gateway import Schedule, caller_number, signing_token, webhook_url
 
 log = logging.getLogger(__name__)
 

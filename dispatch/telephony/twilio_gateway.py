@@ -12,7 +12,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from dispatch.platform.phones import masked
-from dispatch.telephony import (
+from dispatch.telephony.gateway import (
     RejectedError,
     TransientError,
     UncertainError,
