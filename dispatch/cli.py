@@ -179,7 +179,7 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
     """Recompute the hash chain; exit 1 naming the first broken event."""
     with _session() as session:
         report = trail.verify_chain(session)
-        found = {}
+        found: dict[int, tuple[str, str | None]] = {}
         for anchor in anchors:
             seq, _, expected = anchor.partition(":")
             if not seq.isdigit() or len(expected) != 64:
@@ -191,10 +191,10 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
     if not report.ok:
         click.echo(f"audit trail BROKEN at event {report.first_broken_seq}: {report.reason}", err=True)
         sys.exit(1)
-    for seq, (expected, actual) in sorted(found.items()):
+    for number, (expected, actual) in sorted(found.items()):
         if actual != expected:
             state = "is missing" if actual is None else "has another hash"
-            click.echo(f"audit trail BROKEN at event {seq}: anchored event {state}", err=True)
+            click.echo(f"audit trail BROKEN at event {number}: anchored event {state}", err=True)
             sys.exit(1)
     click.echo(f"audit trail intact: {report.checked} events; head {report.checked}:{report.head_hash}")
 

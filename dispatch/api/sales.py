@@ -32,8 +32,13 @@ PREFER_HEADER = {
 
 
 def window(data: dict | None) -> booking.Window | None:
-    """A request's time window as the domain's Window."""
-    return booking.Window(data["start"], data["end"]) if data else None
+    """A request's time window as the domain's Window (None when it has none)."""
+    return required_window(data) if data else None
+
+
+def required_window(data: dict) -> booking.Window:
+    """A window the request's schema requires, as the domain's Window."""
+    return booking.Window(data["start"], data["end"])
 
 
 def prefers_async() -> bool:

@@ -49,7 +49,7 @@ def requires(*roles: str) -> Callable:
                 db().rollback()
             if caller is None:
                 abort(401, message="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-            if caller.role not in roles:
+            elif caller.role not in roles:
                 abort(403, message=f"role {caller.role} may not do this")
             g.actor = caller
             return view(*args, **kwargs)

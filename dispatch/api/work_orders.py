@@ -10,7 +10,7 @@ from dispatch import visits
 from dispatch.api.context import actor, db, setting
 from dispatch.api.parsing import Blueprint
 from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
-from dispatch.api.sales import window
+from dispatch.api.sales import required_window, window
 from dispatch.api.schemas import (
     AssignIn,
     BookIn,
@@ -141,7 +141,7 @@ class Appointment(MethodView):
             db(),
             actor(),
             order_id,
-            window(data["window"]),
+            required_window(data["window"]),
             reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
             sales_hours=setting("SALES_APPOINTMENT_HOURS"),
         )

@@ -152,7 +152,7 @@ def get_complaint(
 def complaint_detail(session: Session, actor: Actor, complaint_id: int) -> Complaint:
     """One complaint the actor may see, with its full history (as `history`)."""
     complaint = get_complaint(session, actor, complaint_id)
-    complaint.history = trail.history(session, "complaint", complaint.id)  # type: ignore[attr-defined]
+    complaint.history = trail.history(session, "complaint", complaint.id)
     return complaint
 
 

@@ -174,7 +174,7 @@ def gather_request(call: LiveCall, token: str) -> tuple[str, str, dict[str, str]
 def answered(session: Session, calls: list[LiveCall]) -> int:
     """How many of these calls' callbacks now carry a verdict reached by phone."""
     ids = [c.attempt_id for c in calls]
-    return session.scalar(
+    count = session.scalar(
         select(func.count())
         .select_from(ContactAttempt)
         .join(Callback, Callback.id == ContactAttempt.callback_id)
@@ -184,3 +184,4 @@ def answered(session: Session, calls: list[LiveCall]) -> int:
             Callback.state == CallbackState.RESOLVED.value,
         )
     )
+    return int(count or 0)

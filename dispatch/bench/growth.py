@@ -10,7 +10,7 @@ import psycopg
 
 from dispatch.bench import load
 from dispatch.bench.procs import Server
-from dispatch.bench.rows import Bench, budget, measure, ratio, sales_file, warm_up
+from dispatch.bench.rows import Bench, budget, measure, ratio, sales_file, scalar, warm_up
 
 SYLLABLES = (
     "ka lo mi ne ru sa te vo zi ba de fi go hu ja ko li mo nu pa ri so tu va we xi yo za bo du".split()
@@ -42,12 +42,12 @@ def bulk_load(bench: Bench, db: str, target: int) -> tuple[int, float]:
     """Fill customers (and one unit each) up to `target` rows with generate_series; returns (added, s)."""
     t0 = time.perf_counter()
     with psycopg.connect(bench.conninfo(db), autocommit=True) as conn:
-        have = conn.execute("SELECT count(*) FROM customers WHERE phone LIKE '+1312%%'").fetchone()[0]
+        have = scalar(conn, "SELECT count(*) FROM customers WHERE phone LIKE '+1312%%'")
         if have >= target:
             return 0, 0.0
-        city = conn.execute("SELECT id FROM cities WHERE name = 'Springfield'").fetchone()[0]
-        model = conn.execute("SELECT id FROM product_models WHERE code = 'EW-50'").fetchone()[0]
-        last = conn.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]
+        city = scalar(conn, "SELECT id FROM cities WHERE name = 'Springfield'")
+        model = scalar(conn, "SELECT id FROM product_models WHERE code = 'EW-50'")
+        last = scalar(conn, "SELECT coalesce(max(id), 0) FROM customers")
         sql = BULK_SQL.format(nf=len(FIRST), ns=len(STREETS))
         step = 200_000
         for a in range(have, target, step):
@@ -99,9 +99,17 @@ def explain_search(bench: Bench, db: str, **criterion: str) -> tuple[float, set[
             captured.append((statement, parameters))
 
     with make_session_factory(engine)() as session:
-        directory.search(session, region="US", **criterion)
+        directory.search(
+            session,
+            region="US",
+            phone=criterion.get("phone"),
+            name=criterion.get("name"),
+            address=criterion.get("address"),
+        )
         statement, params = captured[-1]
         raw = session.connection().connection.driver_connection
+        if raw is None:
+            raise RuntimeError("no driver connection to EXPLAIN on")
         with raw.cursor() as cur:
             cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
             plan = cur.fetchone()[0][0]

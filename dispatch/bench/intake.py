@@ -7,6 +7,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import psycopg
 
@@ -24,6 +25,7 @@ from dispatch.bench.rows import (
     callbacks_available,
     close_file,
     measure,
+    one_row,
     open_orders,
     sale_body,
     sales_file,
@@ -112,6 +114,7 @@ def half_peak(bench: Bench, server: Server, label: str, *, respond_async: bool) 
     # Each connection sends, waits for the answer, then pauses: rate = conc / (latency + pause).
     guess_latency_ms = 1000 * peak_conc / peak
     delay = max(0.0, 1000 * conc / target - guess_latency_ms / 2)
+    target_column: dict[str, Any] = {"target req/s": target}
     file = sales_file(
         bench, budget(bench, target), key=True, token=bench.tokens["demo-sales"], respond_async=respond_async
     )
@@ -124,7 +127,7 @@ def half_peak(bench: Bench, server: Server, label: str, *, respond_async: bool) 
         conc,
         expect="202" if respond_async else None,
         delay_ms=delay,
-        **{"target req/s": target},
+        **target_column,
     )
 
 
@@ -182,12 +185,13 @@ def registration(bench: Bench, db: str) -> None:
                 """errors = '{"bench": "not registered: beyond the measured sample"}' """
                 "WHERE status = 'accepted'"
             ).rowcount
-        n, rejected, first, last, first_batch = conn.execute(
+        n, rejected, first, last, first_batch = one_row(
+            conn,
             "WITH p AS (SELECT * FROM sale_receipts WHERE status <> 'accepted' AND errors->>'bench' IS NULL) "
             "SELECT count(*), count(*) FILTER (WHERE status = 'rejected'), min(processed_at), "
             "max(processed_at), count(*) FILTER (WHERE processed_at = (SELECT min(processed_at) FROM p)) "
-            "FROM p"
-        ).fetchone()
+            "FROM p",
+        )
     stop(bench, *procs)
     # From the first registration to the last: the worker's and cron's start-up are not the
     # worker's rate (they are in "wall s"); the first batch's own time is not in the span either.

@@ -33,6 +33,7 @@ from dispatch.bench.rows import (
     open_orders,
     peak_rate,
     sale_body,
+    scalar,
 )
 
 
@@ -124,7 +125,7 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
 
     def q(sql: str) -> int:
         with psycopg.connect(bench.conninfo(db)) as conn:
-            return conn.execute(sql).fetchone()[0]
+            return scalar(conn, sql)
 
     # A server of its own: callbacks due at once, and webhooks from the simulator come back to it.
     port = free_port()
@@ -146,7 +147,7 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
         headers = {**POST_JSON, "Authorization": f"Bearer {token}"}
         if intake == "async":
             headers["Prefer"] = "respond-async"
-        lines = []
+        lines: list[tuple[str, str, dict[str, str], str]] = []
         while len(lines) < left:
             m = bench.next_n(1)[0]
             if m % 10 < 7:
@@ -160,7 +161,7 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
         conn.execute(
             "UPDATE work_orders SET state = 'cancelled' WHERE state IN ('pending', 'booked', 'unassigned')"
         )
-        base_callbacks = conn.execute("SELECT coalesce(max(id), 0) FROM callbacks").fetchone()[0]
+        base_callbacks = scalar(conn, "SELECT coalesce(max(id), 0) FROM callbacks")
     cpu = month_cpu(server)
     if intake == "async":
         # As in production, the worker and rq cron run while sales arrive and register them as
@@ -228,7 +229,7 @@ def phase_month(bench: Bench, db: str, server: Server) -> None:
     t_verdicts = time.perf_counter() - t0
     cpu.phase("callbacks")
     cpu.stop()
-    verdicts = dict(
+    verdicts: dict[str, int] = dict(
         psycopg.connect(bench.conninfo(db))
         .execute(f"SELECT verdict, count(*) FROM callbacks WHERE id > {base_callbacks} GROUP BY verdict")
         .fetchall()

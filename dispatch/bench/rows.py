@@ -17,9 +17,24 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.abc import Params
 
 from dispatch.bench import load, memory
 from dispatch.bench.procs import POST_JSON, Server
+
+
+def one_row(conn: psycopg.Connection[Any], sql: str, params: Params | None = None) -> tuple[Any, ...]:
+    """The one row a query returns (a count, a max, a row known to exist)."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from {sql!r}")
+    return row
+
+
+def scalar(conn: psycopg.Connection[Any], sql: str, params: Params | None = None) -> Any:
+    """The first column of the one row a query returns."""
+    return one_row(conn, sql, params)[0]
+
 
 
 @dataclass
@@ -232,7 +247,7 @@ def seed(bench: Bench, db: str) -> None:
     bench.tokens = tokens
     with psycopg.connect(bench.conninfo(db)) as conn:
         bench.tokens["installer"] = str(
-            conn.execute("SELECT id FROM installers WHERE code = 'SH-01'").fetchone()[0]
+            scalar(conn, "SELECT id FROM installers WHERE code = 'SH-01'")
         )
 
 

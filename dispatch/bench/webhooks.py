@@ -8,7 +8,7 @@ import psycopg
 
 from dispatch.bench import load
 from dispatch.bench.procs import Server, gunicorn, stop, worker_settings
-from dispatch.bench.rows import Bench, close_file, drive, measure, open_orders, sales_file, warm_up
+from dispatch.bench.rows import Bench, close_file, drive, measure, open_orders, sales_file, scalar, warm_up
 
 
 def phase_gather(bench: Bench, db: str, main_server: Server) -> None:
@@ -97,7 +97,7 @@ def make_closed_orders(bench: Bench, db: str, server: Server, count: int, rate: 
 
     def q(sql: str) -> int:
         with psycopg.connect(bench.conninfo(db)) as conn:
-            return conn.execute(sql).fetchone()[0]
+            return scalar(conn, sql)
 
     open_sql = (
         "SELECT count(*) FROM work_orders w JOIN providers p ON p.id = w.provider_id "

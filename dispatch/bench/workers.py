@@ -9,7 +9,7 @@ import psycopg
 
 from dispatch.bench import load
 from dispatch.bench.procs import BIN, WORKER_CLASS, Server, spawn, worker_settings
-from dispatch.bench.rows import CALLBACKS_WHY, Bench, callbacks_available, sales_file
+from dispatch.bench.rows import CALLBACKS_WHY, Bench, callbacks_available, sales_file, scalar
 
 
 def phase_jobs(bench: Bench, db: str, server: Server) -> None:
@@ -34,7 +34,7 @@ def phase_jobs(bench: Bench, db: str, server: Server) -> None:
 
     def sales() -> int:
         with psycopg.connect(bench.conninfo(db)) as conn:
-            return conn.execute("SELECT count(*) FROM sales").fetchone()[0]
+            return scalar(conn, "SELECT count(*) FROM sales")
 
     base = sales()
     result = load.run(bench.client, server.url, file, 8, n / pace * 2 + 5, until=lambda: sales() >= base + n)
@@ -56,9 +56,7 @@ def phase_jobs(bench: Bench, db: str, server: Server) -> None:
     )
     reminders = run_worker(bench, "default", relayed, "reminder jobs", "dispatch.jobs.tasks.remind_provider")
     with psycopg.connect(bench.conninfo(db)) as conn:
-        done = conn.execute(
-            "SELECT count(*) FROM audit_events WHERE action = 'provider_reminded'"
-        ).fetchone()[0]
+        done = scalar(conn, "SELECT count(*) FROM audit_events WHERE action = 'provider_reminded'")
     if done != relayed:
         bench.notes.append(f"jobs: {done} reminders recorded for {relayed} jobs")
     from redis import Redis
@@ -110,8 +108,8 @@ def run_worker(bench: Bench, queue: str, expected: int, label: str, func: str) -
             "jobs", what=label, jobs=0, **{"jobs/s": "worker ran nothing: " + worker.log.read_text()[-300:]}
         )
         return 0.0
-    first = min(j.started_at for j in jobs)
-    last = max(j.ended_at for j in jobs)
+    first = min(j.started_at for j in jobs if j.started_at is not None)
+    last = max(j.ended_at for j in jobs if j.ended_at is not None)
     seconds = (last - first).total_seconds() or 1e-6
     rate = len(jobs) / seconds
     bench.add("jobs", what=label, jobs=len(jobs), failed=failed, seconds=seconds, **{"jobs/s": rate})

@@ -69,7 +69,7 @@ def get_card(session: Session, customer_id: int) -> Customer:
     order_list = [o for unit in customer.units for o in unit.work_orders]
     events = trail.history_of_many(session, "work_order", [o.id for o in order_list])
     for order in order_list:
-        order.history = events.get(order.id, [])  # type: ignore[attr-defined]
+        order.history = events.get(order.id, [])
     return customer
 
 

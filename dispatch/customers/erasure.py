@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Text, cast, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from dispatch.audit import trail
 from dispatch.models import (
+    Base,
     Callback,
     CallbackState,
     Complaint,
@@ -91,7 +92,7 @@ def scrub(data: Any, values: Iterable[str]) -> Any:
     return data
 
 
-def _containing(column, values: list[str]):
+def _containing(column: QueryableAttribute[Any], values: list[str]) -> ColumnElement[bool]:
     """A filter: the JSON column's text contains any of the values."""
     return or_(*(cast(column, Text).contains(v, autoescape=True) for v in values))
 
@@ -278,7 +279,12 @@ def _erase_receipts(
 
 
 def _scrub_json_rows(
-    session: Session, model, column, attr: str, texts: set[str], report: ErasureReport
+    session: Session,
+    model: type[Base],
+    column: QueryableAttribute[Any],
+    attr: str,
+    texts: set[str],
+    report: ErasureReport,
 ) -> None:
     """Rows whose JSON holds any of the texts get it replaced by '(erased)' (stored responses, jobs)."""
     candidates = sorted(texts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from dispatch.audit import callbacks
@@ -123,7 +124,7 @@ def simulated_sms(sid: str, to: str, attempt_id: int, body: str) -> str:
     return run_sms(settings(), sid, to, attempt_id, body)
 
 
-SIMULATED = {
+SIMULATED: dict[str, Callable[..., str]] = {
     "dispatch.jobs.callbacks.simulated_call": simulated_call,
     "dispatch.jobs.callbacks.simulated_sms": simulated_sms,
 }

@@ -216,6 +216,10 @@ class Complaint(Base):
     closed_at: Mapped[datetime | None]
     provider: Mapped[Provider] = relationship(lazy="joined")
 
+    if TYPE_CHECKING:
+        # Not a column: the complaint's audit events, set by the query that shows it.
+        history: list[AuditEvent]
+
 
 class OptOut(Base):
     """A number that said STOP: no automated calls or texts to it."""
@@ -232,5 +236,5 @@ class OptOut(Base):
 
 
 # Read-only views from an order to its verification (for the work-order detail).
-WorkOrder.callbacks = relationship(Callback, order_by=Callback.id, viewonly=True)  # type: ignore[attr-defined]
-WorkOrder.complaints = relationship(Complaint, order_by=Complaint.id, viewonly=True)  # type: ignore[attr-defined]
+WorkOrder.callbacks = relationship(Callback, order_by=Callback.id, viewonly=True)
+WorkOrder.complaints = relationship(Complaint, order_by=Complaint.id, viewonly=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dispatch.models.base import Base, _choices, utcnow
 
 if TYPE_CHECKING:
+    from dispatch.models.audit import AuditEvent, Callback, Complaint
     from dispatch.models.customers import Customer, Unit
     from dispatch.models.reference import City, Installer, ProductLine, Provider
 
@@ -94,6 +95,13 @@ class WorkOrder(Base):
     product_line: Mapped[ProductLine] = relationship(lazy="joined")
     provider: Mapped[Provider | None] = relationship(lazy="joined")
     visits: Mapped[list[Visit]] = relationship(back_populates="work_order", order_by="Visit.id")
+
+    if TYPE_CHECKING:
+        # Read-only views to its verification, set in dispatch.models.audit (which builds on this module).
+        callbacks: Mapped[list[Callback]]
+        complaints: Mapped[list[Complaint]]
+        # Not a column: the order's audit events, set by the queries that show them.
+        history: list[AuditEvent]
 
 
 class Visit(Base):

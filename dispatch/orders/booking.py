@@ -167,7 +167,7 @@ def _sales_may_move(session: Session, order: WorkOrder, hours: float) -> bool:
         return False
     # Once visited (a visit failed, or the order was reopened after a visit the customer
     # contradicted), the order belongs to the provider, the hotline and headquarters.
-    return not order.visits and not order.complaints  # type: ignore[attr-defined]
+    return not order.visits and not order.complaints
 
 
 def book(

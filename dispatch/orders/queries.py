@@ -107,5 +107,5 @@ def list_orders(
 def order_detail(session: Session, actor: Actor, order_id: int) -> WorkOrder:
     """One order with its visits and its full history (as `history`)."""
     order = get_order(session, actor, order_id)
-    order.history = trail.history(session, "work_order", order.id)  # type: ignore[attr-defined]
+    order.history = trail.history(session, "work_order", order.id)
     return order

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, Select, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, Select, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; on SQLite, switch on WAL and take the write lock at BEGIN."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -29,7 +30,7 @@ def _make_sqlite_safe(engine: Engine) -> None:
     # transaction reads, another process writes, and the first then overwrites. WAL lets readers
     # run beside the writer; BEGIN IMMEDIATE makes each transaction take the write lock up front.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -39,11 +40,11 @@ def _make_sqlite_safe(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def is_postgres(session_or_engine) -> bool:
+def is_postgres(session_or_engine: Session | Engine) -> bool:
     """True when the session or engine talks to PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"

@@ -8,6 +8,7 @@ JSON error shape (dispatch/platform/gunicorn_errors.py), not gunicorn's HTML.
 """
 
 import os
+from typing import Any
 
 bind = os.environ.get("DISPATCH_BIND", "127.0.0.1:8000")
 # Requests spend most of their time waiting on PostgreSQL, so a few more processes than cores
@@ -22,7 +23,7 @@ graceful_timeout = 20
 accesslog = None
 
 
-def post_worker_init(worker) -> None:
+def post_worker_init(worker: Any) -> None:  # gunicorn's Worker (gunicorn ships no types)
     """Each worker answers the requests gunicorn refuses itself in the API's JSON error shape."""
     from dispatch.platform import gunicorn_errors
 

@@ -11,9 +11,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,10 +104,14 @@ def claim(
         replay = _first_answer(record, fingerprint)
         if replay is not None:
             return replay
-        taken = session.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.id == record.id, IdempotencyRecord.locked_until < now)
-            .values(locked_until=now + timedelta(seconds=lease_seconds))
+        # An UPDATE's result is a cursor result, the one kind that counts rows.
+        taken = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.id == record.id, IdempotencyRecord.locked_until < now)
+                .values(locked_until=now + timedelta(seconds=lease_seconds))
+            ),
         ).rowcount
         session.commit()
         if taken:
@@ -114,7 +119,7 @@ def claim(
         raise Conflict("a request with this Idempotency-Key is still being processed")
 
 
-def stored(session: Session, user_id: int, key: str, fingerprint: str) -> Replay | None:
+def stored(session: Session, user_id: int | None, key: str, fingerprint: str) -> Replay | None:
     """The response stored under a live key, for a path that keeps its keys elsewhere (sales with
     `Prefer: respond-async`): a key first used without that preference answers the same there.
 
@@ -162,4 +167,5 @@ def release(factory: sessionmaker[Session], user_id: int, key: str) -> None:
 
 def purge_expired(session: Session) -> int:
     """Delete keys past their time to live; returns how many."""
-    return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow())).rowcount
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow()))
+    return cast("CursorResult[Any]", result).rowcount

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -94,7 +94,7 @@ def redact(text: str) -> str:
     return _NATIONAL.sub(_mask_national, text)
 
 
-def _redacting_factory(original):
+def _redacting_factory(original: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = original(*args, **kwargs)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from limits import parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
@@ -19,7 +20,7 @@ from redis import Redis
 log = logging.getLogger(__name__)
 
 
-def redis_storage(redis: Redis | None, **options) -> Storage:
+def redis_storage(redis: Redis | None, **options: Any) -> Storage:
     """A `limits` storage on this Redis client's connection pool (in memory when None).
 
     Built on the client from dispatch.platform.redis_client.make_redis rather than on a URL, so that a

@@ -55,8 +55,8 @@ class SentinelConnection(SentinelManagedConnection):
     """
 
     def read_response(
-        self, disable_decoding: bool = False, *, disconnect_on_error: bool = True, **kwargs: Any
-    ):
+        self, disable_decoding: Any = False, *, disconnect_on_error: bool | None = True, **kwargs: Any
+    ) -> Any:
         """Read a reply; on any failure drop the connection unless the caller says otherwise."""
         return super().read_response(
             disable_decoding=disable_decoding, disconnect_on_error=disconnect_on_error, **kwargs

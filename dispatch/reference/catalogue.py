@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.audit import trail
 from dispatch.models import (
+    Base,
     City,
     Coverage,
     Installer,
@@ -99,18 +100,21 @@ class CatalogueCache:
             return catalogue
 
 
+_Row = TypeVar("_Row", bound=Base)
+
 # file name -> (model, the column that identifies a row)
 FILES = ("cities", "product_lines", "product_models", "providers", "coverage", "installers")
 
 
-def _by(session: Session, model, column: str, value: Any, path: str):
+def _by(session: Session, model: type[_Row], column: str, value: Any, path: str) -> _Row:
     row = session.scalars(select(model).where(getattr(model, column) == value)).first()
     if row is None:
         raise Invalid.field(path, f"unknown {model.__tablename__.rstrip('s').replace('_', ' ')} {value!r}")
     return row
 
 
-def _apply(session: Session, actor: Actor, row, values: dict[str, Any], entity: str) -> None:
+def _apply(session: Session, actor: Actor, row: Any, values: dict[str, Any], entity: str) -> None:
+    # `row`: a row of any reference table (each has an integer id).
     changed = {k: v for k, v in values.items() if getattr(row, k, None) != v}
     for key, value in changed.items():
         setattr(row, key, value)
@@ -234,14 +238,14 @@ def upsert_installer(
     return inst
 
 
-def list_rows(session: Session, model) -> list:
+def list_rows(session: Session, model: type[_Row]) -> list[_Row]:
     """All rows of a reference table, in id order."""
-    return list(session.scalars(select(model).order_by(model.id)))
+    return list(session.scalars(select(model).order_by(model.__table__.c.id)))
 
 
 _BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
-LOADERS = {
+LOADERS: dict[str, Callable[..., Any]] = {
     "cities": upsert_city,
     "product_lines": upsert_product_line,
     "product_models": upsert_product_model,
@@ -251,7 +255,7 @@ LOADERS = {
 }
 
 
-def _columns(loader) -> tuple[set[str], set[str]]:
+def _columns(loader: Callable[..., Any]) -> tuple[set[str], set[str]]:
     """The columns a loader takes (its keyword-only parameters) and those it requires."""
     params = [p for p in inspect.signature(loader).parameters.values() if p.kind is p.KEYWORD_ONLY]
     return {p.name for p in params}, {p.name for p in params if p.default is p.empty}

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import ColumnElement, bindparam, func, select, text, true
 from sqlalchemy.orm import Session
 
 from dispatch.audit import trail
@@ -117,7 +117,9 @@ def accept(
     return receipt, False
 
 
-def by_key(session: Session, user_id: int, key: str | None, request_hash: str) -> SaleReceipt | None:
+def by_key(
+    session: Session, user_id: int | None, key: str | None, request_hash: str
+) -> SaleReceipt | None:
     """The receipt kept under this caller's Idempotency-Key; KeyReused if it was another request."""
     first = session.scalars(
         select(SaleReceipt).where(SaleReceipt.reported_by_id == user_id, SaleReceipt.idempotency_key == key)
@@ -127,11 +129,11 @@ def by_key(session: Session, user_id: int, key: str | None, request_hash: str) -
     return first
 
 
-def _visible(actor: Actor):
+def _visible(actor: Actor) -> ColumnElement[bool]:
     """Sales staff see the receipts they reported; the call centre sees all."""
     if actor.role == Role.SALES:
         return SaleReceipt.reported_by_id == actor.user_id
-    return True
+    return true()
 
 
 def sale_result(session: Session, sale_id: int) -> intake.SaleResult:

@@ -24,7 +24,7 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -135,8 +135,14 @@ class Phone:
         return response
 
 
+class _Spoken(TypedDict):
+    claim: dict[str, str]  # key -> words, for a claim
+    done: str  # "it was done", for a question about the work
+    rating: dict[str, str]  # key -> words, for the rating
+
+
 # What a speaking persona says for each key, by the language it is asked in.
-SPOKEN = {
+SPOKEN: dict[str, _Spoken] = {
     "en": {
         "claim": {
             "1": "Yes, that's right.",

@@ -238,7 +238,7 @@ def attempt_status(
     if attempt.status in FINAL:
         session.flush()
         return
-    machine = bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
+    machine = answered_by is not None and (answered_by.startswith("machine") or answered_by == "fax")
     if status in NON_ANSWER_STATUSES:
         _attempt_not_answered(session, attempt, status, now, _cfg(settings))
     elif machine:

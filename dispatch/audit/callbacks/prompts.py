@@ -4,8 +4,9 @@ which open text an inbound SMS answers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, aliased
 
 from dispatch.audit import scheduling
@@ -68,7 +69,7 @@ _ATTEMPT_PROMPT = (
 )
 
 
-def _prompt_of(row) -> Prompt:
+def _prompt_of(row: Row[Any]) -> Prompt:
     """The Prompt of a row of _ATTEMPT_PROMPT."""
     return Prompt(
         callback_id=row.callback_id,
