@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dispatch import logs
-from dispatch.config import load_settings
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
+from dispatch.platform import logs
+from dispatch.platform.config import load_settings
+from dispatch.platform.db import make_engine
 
 
 def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -> Flask:
@@ -36,7 +37,10 @@ def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -
     logs.install(settings)  # no phone number, token or secret in any log line of this process
     if settings["TRUSTED_PROXIES"]:
         n = int(settings["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+        # Flask's documented way to add WSGI middleware; mypy forbids assigning to a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n
+        )
 
     engine = make_engine(settings["DATABASE_URL"])
     app.extensions["dispatch.engine"] = engine

@@ -8,10 +8,10 @@ import secrets
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.errors import Invalid, NotFound
 from dispatch.models import ApiToken, Provider, Role, User, utcnow
+from dispatch.platform.actors import Actor
+from dispatch.platform.errors import Invalid, NotFound
 
 TOKEN_PREFIX = "dsp_"
 

@@ -11,12 +11,14 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import select
 
-from dispatch import auth, migrate, reference
-from dispatch.actors import Actor
+from dispatch import auth
 from dispatch.app import create_app
 from dispatch.audit import trail
-from dispatch.errors import DomainError
 from dispatch.models import ApiToken, AuditEvent, User
+from dispatch.platform import migrate
+from dispatch.platform.actors import Actor
+from dispatch.platform.errors import DomainError
+from dispatch.reference import catalogue
 
 OPERATOR = Actor.system("operator")
 
@@ -50,7 +52,7 @@ def load_reference(folder: Path) -> None:
     """Load cities, product lines/models, providers, coverage and installers from CSV files."""
     with _session() as session:
         try:
-            counts = reference.load_csv_dir(session, OPERATOR, folder)
+            counts = catalogue.load_csv_dir(session, OPERATOR, folder)
         except DomainError as exc:
             _fail(exc)
         session.commit()
@@ -177,7 +179,7 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
     """Recompute the hash chain; exit 1 naming the first broken event."""
     with _session() as session:
         report = trail.verify_chain(session)
-        found = {}
+        found: dict[int, tuple[str, str | None]] = {}
         for anchor in anchors:
             seq, _, expected = anchor.partition(":")
             if not seq.isdigit() or len(expected) != 64:
@@ -189,10 +191,10 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
     if not report.ok:
         click.echo(f"audit trail BROKEN at event {report.first_broken_seq}: {report.reason}", err=True)
         sys.exit(1)
-    for seq, (expected, actual) in sorted(found.items()):
+    for number, (expected, actual) in sorted(found.items()):
         if actual != expected:
             state = "is missing" if actual is None else "has another hash"
-            click.echo(f"audit trail BROKEN at event {seq}: anchored event {state}", err=True)
+            click.echo(f"audit trail BROKEN at event {number}: anchored event {state}", err=True)
             sys.exit(1)
     click.echo(f"audit trail intact: {report.checked} events; head {report.checked}:{report.head_hash}")
 
@@ -207,7 +209,7 @@ def customer() -> None:
 @click.option("--reason", required=True, help="Why (e.g. the request's reference); no personal data.")
 def customer_erase(customer_id: int, reason: str) -> None:
     """Erase a customer's personal data everywhere but the audit trail, which holds none."""
-    from dispatch import erasure
+    from dispatch.customers import erasure
 
     with _session() as session:
         try:
@@ -259,17 +261,17 @@ def sales_register() -> None:
 @sales.command("waiting")
 def sales_waiting() -> None:
     """How many accepted sale receipts wait for registration, and the oldest one's time."""
-    from dispatch import sale_receipts
+    from dispatch.sales import receipts
 
     with _session() as session:
-        report = sale_receipts.waiting(session)
+        report = receipts.waiting(session)
     click.echo(f"waiting {report['waiting']}; oldest received {report['oldest_received_at'] or '-'}")
 
 
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo reference set and one user per role; print their tokens (first run only)."""
-    from dispatch import demo
+    from dispatch.reference import demo
 
     with _session() as session:
         tokens = demo.seed(session)

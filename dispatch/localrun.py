@@ -19,11 +19,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from dispatch import auth, demo, migrate
-from dispatch.actors import Actor
-from dispatch.config import MIN_SIGNING_SECRET_LENGTH, ConfigError, load_settings
-from dispatch.db import make_engine, make_session_factory
+from dispatch import auth
+from dispatch.audit.trail import make_session_factory
 from dispatch.models import User
+from dispatch.platform import migrate
+from dispatch.platform.actors import Actor
+from dispatch.platform.config import MIN_SIGNING_SECRET_LENGTH, ConfigError, load_settings
+from dispatch.platform.db import make_engine
+from dispatch.reference import demo
 
 RUNNER = Actor.system("scripts/run")
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 
 from dispatch import auth
-from dispatch.actors import Actor
 from dispatch.audit import callbacks
 from dispatch.models import Callback, Role
+from dispatch.platform.actors import Actor
 
 # Tests that are not about calling hours must not depend on the time of day they run at
 # (a test module sets APP_SETTINGS = ALL_DAY; conftest's `app` applies it).

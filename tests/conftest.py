@@ -16,9 +16,10 @@ import pytest
 from redis import Redis
 from sqlalchemy import text
 
-from dispatch import migrate
 from dispatch.app import create_app
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
+from dispatch.platform import migrate
+from dispatch.platform.db import make_engine
 from tests.helpers import Api
 
 PG = os.environ.get("DISPATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dispatch import demo
+from dispatch.reference import demo
 
 _serials = itertools.count(1)
 

@@ -152,7 +152,7 @@ def start_gunicorn(
 ) -> Proc:
     """Serve the app with gunicorn on a free port; returns once it answers /api/v1/health.
 
-    `conf`: with dispatch/gunicorn_conf.py, as scripts/run and production serve it.
+    `conf`: with dispatch/platform/gunicorn_conf.py, as scripts/run and production serve it.
     """
     import requests
 
@@ -162,7 +162,7 @@ def start_gunicorn(
         # No control socket: by default every gunicorn of a user shares ~/.gunicorn/gunicorn.ctl.
         [
             str(BIN / "gunicorn"),
-            *(["-c", "python:dispatch.gunicorn_conf"] if conf else []),
+            *(["-c", "python:dispatch.platform.gunicorn_conf"] if conf else []),
             "-w",
             str(workers),
             "-b",

@@ -25,12 +25,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from dispatch import cli
-from dispatch.actors import Actor
 from dispatch.app import create_app
 from dispatch.audit import trail
-from dispatch.config import DEFAULTS
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
 from dispatch.models import AuditEvent
+from dispatch.platform.actors import Actor
+from dispatch.platform.config import DEFAULTS
+from dispatch.platform.db import make_engine
 from tests.conftest import REDIS, SIGNING_SECRET
 from tests.helpers import Api
 from tests.procs import isolated_env, start_worker, wait_until
@@ -306,9 +307,10 @@ def test_concurrent_writer_processes_build_one_unbroken_chain(database_url, work
     """Four separate processes append at once through the real session hook."""
     script = (
         "import sys\n"
-        "from dispatch.actors import Actor\n"
+        "from dispatch.platform.actors import Actor\n"
         "from dispatch.audit import trail\n"
-        "from dispatch.db import make_engine, make_session_factory\n"
+        "from dispatch.audit.trail import make_session_factory\n"
+        "from dispatch.platform.db import make_engine\n"
         "f = make_session_factory(make_engine(sys.argv[1]))\n"
         "for i in range(60):\n"
         "    with f() as s:\n"
@@ -326,7 +328,7 @@ def test_concurrent_writer_processes_build_one_unbroken_chain(database_url, work
 
 def test_sqlite_migrates_without_the_postgres_only_parts(tmp_path):
     """Migration 0003 is a no-op on SQLite; the chain still works there."""
-    from dispatch import migrate
+    from dispatch.platform import migrate
 
     url = f"sqlite:///{tmp_path / 'd.sqlite3'}"
     migrate.upgrade(url)

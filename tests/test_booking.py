@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatch import auth, notices
-from dispatch.actors import Actor
+from dispatch import auth
 from dispatch.audit import callbacks
 from dispatch.models import AuditEvent, Callback, OutboxMessage, Sale, WorkOrder
+from dispatch.orders import notices
+from dispatch.platform.actors import Actor
 from tests.helpers import future_window
 
 

@@ -17,8 +17,8 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import func, select
 
-from dispatch import demo
 from dispatch.models import AttemptStatusEvent, Callback, ContactAttempt, OutboxMessage
+from dispatch.reference import demo
 from tests.helpers import sale_body
 from tests.procs import (
     PrivateRedis,

@@ -12,8 +12,8 @@ import time_machine
 from sqlalchemy import func, select, update
 
 from dispatch.audit import callbacks, scheduling
-from dispatch.config import DEFAULTS
 from dispatch.models import Callback, ContactAttempt, OutboxMessage, WorkOrder, utcnow
+from dispatch.platform.config import DEFAULTS
 from tests.callbacks_support import ALL_DAY, callback_of, close_with
 from tests.helpers import Api, future_window
 
@@ -193,7 +193,7 @@ def test_calling_hours_to_midnight_and_fractional_minutes():
 
 
 def test_settings_from_the_environment_take_fractional_minutes(monkeypatch):
-    from dispatch.config import load_settings
+    from dispatch.platform.config import load_settings
 
     monkeypatch.setenv("DISPATCH_CALLBACK_RETRY_MINUTES", "0.05")
     assert load_settings(webhooks=False)["CALLBACK_RETRY_MINUTES"] == 0.05

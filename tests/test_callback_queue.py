@@ -10,8 +10,9 @@ from sqlalchemy import func, select, text, update
 
 from dispatch.audit import callbacks, trail
 from dispatch.audit.callbacks import CustomerAnswer
-from dispatch.config import DEFAULTS
 from dispatch.models import Callback, Complaint, ContactAttempt, OutboxMessage, Provider, WorkOrder, utcnow
+from dispatch.platform.actors import Actor
+from dispatch.platform.config import DEFAULTS
 from tests.callbacks_support import (
     ALL_DAY,
     agent_actor,
@@ -113,7 +114,7 @@ def test_voice_answer_reaches_a_verdict_once(api, session, cfg):
         attempt,
         "Mary",
     )
-    robot = callbacks.Actor.system("twilio")
+    robot = Actor.system("twilio")
     answer = CustomerAnswer("done", rating="very_satisfied")
     assert (
         callbacks.record_answer(session, cb.id, answer, channel="voice", actor=robot, attempt_id=attempt)
@@ -197,7 +198,7 @@ def test_a_number_refused_for_good_moves_on(api, session, cfg):
 
 
 def test_queue_puts_risky_claims_and_risky_providers_first(api, session_factory, cfg):
-    robot = callbacks.Actor.system("twilio")
+    robot = Actor.system("twilio")
     # RIV-PRO has a record: one "not home" claim contradicted by its customer.
     past_order = close_with(api, "customer_not_home", **RIVERTON, phone="+1 303 555 0190")
     with session_factory() as session:

@@ -14,8 +14,8 @@ from rq import Queue
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from dispatch import demo
 from dispatch.models import Callback, Complaint
+from dispatch.reference import demo
 from tests.helpers import sale_body
 from tests.procs import free_port, start_cron, start_gunicorn, start_worker, wait_until
 from tests.twilio_standin import Recorded, TwilioStandIn

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from dispatch.audit import callbacks, trail
 from dispatch.audit.callbacks import CustomerAnswer
 from dispatch.models import AuditEvent, Complaint
+from dispatch.platform.actors import Actor
 from tests.callbacks_support import ALL_DAY, callback_of, close_with
 
 # Calling hours all day: these tests must not depend on the time of day they run at.
@@ -24,7 +25,7 @@ def _contradicted(api, session_factory, cfg, **kw) -> dict:
             cb.id,
             CustomerAnswer("nobody_came"),
             channel="voice",
-            actor=callbacks.Actor.system("twilio"),
+            actor=Actor.system("twilio"),
             settings=cfg,
         )
         session.commit()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.config import DEFAULTS, ConfigError, load_settings
+from dispatch.platform.config import DEFAULTS, ConfigError, load_settings
 from tests.conftest import SIGNING_SECRET
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"

@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 from twilio.request_validator import RequestValidator
 
-from dispatch import cli, sale_receipts
+from dispatch import cli
 from dispatch.audit import callbacks
 from dispatch.models import AuditEvent, Base, Callback, ContactAttempt, OptOut, utcnow
+from dispatch.sales import receipts
 from tests.helpers import Api, sale_body
 from tests.test_webhooks import ACCOUNT, FAST, PHONE, PUBLIC, TOKEN
 
@@ -79,7 +80,7 @@ def serve_the_customer(api: Api, session_factory, cfg) -> tuple[int, int]:
     )
     assert later.status_code == 202, later.get_json()
     with session_factory() as s:
-        assert sale_receipts.register_waiting(s, batch=10, region="US", reminder_hours=18).registered == 1
+        assert receipts.register_waiting(s, batch=10, region="US", reminder_hours=18).registered == 1
         s.commit()
     (second,) = api.get(f"/api/v1/customers/{customer_id}", "agent").get_json()["units"][1]["work_orders"]
     reason = {"reason": f"{NAME} returned it to the shop"}

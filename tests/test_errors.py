@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from dispatch import routing
 from dispatch.models import AuditEvent, Customer, IdempotencyRecord, OutboxMessage, Sale, Unit, WorkOrder
+from dispatch.orders import routing
 from tests.helpers import future_window, sale_body
 
 WRITTEN = (Customer, Sale, Unit, WorkOrder, OutboxMessage, AuditEvent, IdempotencyRecord)

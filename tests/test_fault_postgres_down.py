@@ -19,11 +19,14 @@ import pytest
 import requests
 from sqlalchemy import event, func, select, text
 
-from dispatch import demo, migrate, routing
 from dispatch.api.context import db
 from dispatch.app import create_app
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
 from dispatch.models import IdempotencyRecord, Sale
+from dispatch.orders import routing
+from dispatch.platform import migrate
+from dispatch.platform.db import make_engine
+from dispatch.reference import demo
 from tests.conftest import REDIS, SIGNING_SECRET
 from tests.helpers import sale_body
 from tests.procs import PrivatePostgres, isolated_env, start_gunicorn, wait_until

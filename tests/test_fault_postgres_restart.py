@@ -19,8 +19,10 @@ import psycopg
 import pytest
 import requests
 
-from dispatch import demo, migrate
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
+from dispatch.platform import migrate
+from dispatch.platform.db import make_engine
+from dispatch.reference import demo
 from tests.conftest import REDIS
 from tests.helpers import sale_body
 from tests.procs import PrivatePostgres, isolated_env, start_gunicorn, wait_until

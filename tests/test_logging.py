@@ -12,7 +12,7 @@ import re
 import pytest
 import requests
 
-from dispatch import logs
+from dispatch.platform import logs
 from tests import procs
 from tests.helpers import Api, sale_body
 
@@ -95,7 +95,7 @@ def test_app_logs_and_tracebacks_are_redacted(app, client, caplog):
 def test_gunicorn_access_and_error_logs_hold_no_number_or_token(worker_env, session_factory):
     """A real gunicorn logging every request with its query string and Authorization header."""
     with session_factory() as session:
-        from dispatch import demo
+        from dispatch.reference import demo
 
         tokens = demo.seed(session)
         session.commit()

@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from dispatch import migrate
-from dispatch.db import make_engine
 from dispatch.models import Base
+from dispatch.platform import migrate
+from dispatch.platform.db import make_engine
 from tests.conftest import PG, _admin_conninfo
 
 

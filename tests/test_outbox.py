@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from dispatch import outbox
 from dispatch.models import AuditEvent, OutboxMessage, WorkOrder, utcnow
+from dispatch.platform import outbox
 from tests.procs import BIN, PrivateRedis, isolated_env, start_cron, start_worker, wait_until
 
 

@@ -13,10 +13,10 @@ import threading
 
 from sqlalchemy import select, text
 
-from dispatch import demo
-from dispatch.actors import Actor
 from dispatch.audit import complaints
 from dispatch.models import Installer, Provider
+from dispatch.platform.actors import Actor
+from dispatch.reference import demo
 
 SYSTEM = Actor.system("test")
 

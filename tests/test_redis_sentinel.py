@@ -1,4 +1,4 @@
-"""Redis behind Sentinel: every client from dispatch.redis_client.make_redis follows a failover.
+"""Redis behind Sentinel: every client from dispatch.platform.redis_client.make_redis follows a failover.
 
 A private master, a replica and one Sentinel (redis-server --sentinel) on free ports, never the
 machine's Redis. The master is killed and the Sentinel promotes the replica; the same client
@@ -22,9 +22,9 @@ from redis import Redis
 from rq import Queue
 
 from dispatch.app import create_app
-from dispatch.config import ConfigError
-from dispatch.ratelimit import RequestRateLimit, SharedRateLimit, redis_storage
-from dispatch.redis_client import make_redis, sentinel_addresses
+from dispatch.platform.config import ConfigError
+from dispatch.platform.ratelimit import RequestRateLimit, SharedRateLimit, redis_storage
+from dispatch.platform.redis_client import make_redis, sentinel_addresses
 from tests.conftest import SIGNING_SECRET
 from tests.procs import PrivateRedis, PrivateSentinel, isolated_env, start_worker, wait_until
 

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 
-from dispatch import demo
 from dispatch.cli import main
 from dispatch.models import AuditEvent, City, Coverage, Installer, ProductModel, Provider
+from dispatch.reference import demo
 
 
 @pytest.fixture

@@ -313,9 +313,11 @@ def test_help_explains_the_options():
 
 
 def test_demo_tokens_are_kept_in_a_private_file_and_reissued_when_it_is_lost(tmp_path: Path):
-    from dispatch import auth, migrate
-    from dispatch.db import make_engine, make_session_factory
+    from dispatch import auth
+    from dispatch.audit.trail import make_session_factory
     from dispatch.localrun import demo_tokens
+    from dispatch.platform import migrate
+    from dispatch.platform.db import make_engine
 
     url = f"sqlite:///{tmp_path / 'dispatch.sqlite3'}"
     migrate.upgrade(url)

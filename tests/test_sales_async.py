@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-from dispatch import auth, sale_receipts
-from dispatch.actors import Actor
+from dispatch import auth
 from dispatch.models import AuditEvent, Sale, SaleReceipt, User, WorkOrder
+from dispatch.platform.actors import Actor
+from dispatch.sales import receipts
 from tests.helpers import future_window, sale_body
 
 ASYNC = {"Prefer": "respond-async"}
@@ -18,10 +19,10 @@ def post_async(api, body, who="sales", key=None, prefer="respond-async"):
     return api.client.post("/api/v1/sales", json=body, headers=headers)
 
 
-def register(session_factory) -> sale_receipts.RegisterReport:
+def register(session_factory) -> receipts.RegisterReport:
     """What the worker's `register_sales` job does each second, run here once."""
     with session_factory() as session:
-        report = sale_receipts.register_waiting(session, batch=100, region="US", reminder_hours=18)
+        report = receipts.register_waiting(session, batch=100, region="US", reminder_hours=18)
         session.commit()
     return report
 
@@ -201,11 +202,11 @@ def test_a_receipt_that_fails_unexpectedly_does_not_hold_up_the_others(api, sess
         assert kept.status == "accepted" and kept.attempts == 1 and "KeyError" in kept.last_error
         assert session.get(SaleReceipt, fine).status == "registered"
     # Retried on later passes, then left for an operator instead of being retried forever.
-    for _ in range(sale_receipts.MAX_ATTEMPTS + 2):
+    for _ in range(receipts.MAX_ATTEMPTS + 2):
         register(session_factory)
     with session_factory() as session:
-        assert session.get(SaleReceipt, broken).attempts == sale_receipts.MAX_ATTEMPTS
-        assert sale_receipts.waiting(session)["waiting"] == 1
+        assert session.get(SaleReceipt, broken).attempts == receipts.MAX_ATTEMPTS
+        assert receipts.waiting(session)["waiting"] == 1
 
 
 def test_sales_staff_see_only_their_own_receipts(api, session_factory):
@@ -245,7 +246,7 @@ def test_a_registration_that_dies_before_its_commit_loses_nothing_and_runs_once_
     post_async(api, sale_body(serial="CRASH-1"))
     with session_factory() as session:  # the worker dies before committing its batch
         assert (
-            sale_receipts.register_waiting(session, batch=100, region="US", reminder_hours=18).registered == 1
+            receipts.register_waiting(session, batch=100, region="US", reminder_hours=18).registered == 1
         )
         session.rollback()
     with session_factory() as session:
@@ -260,7 +261,7 @@ def test_two_workers_registering_at_once_never_take_the_same_receipt(api, sessio
         post_async(api, sale_body(phone=f"+1 217 555 013{n}"))
     first = session_factory()
     try:  # the first worker holds its batch (rows locked, not yet committed)
-        assert sale_receipts.register_waiting(first, batch=2, region="US", reminder_hours=18).registered == 2
+        assert receipts.register_waiting(first, batch=2, region="US", reminder_hours=18).registered == 2
         second = register(session_factory)  # SKIP LOCKED: only the receipt nobody holds
         assert (second.taken, second.registered) == (1, 1)
         first.commit()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatch import demo
+from dispatch.reference import demo
 from tests import procs
 from tests.helpers import Api
 

@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy import select, text
 
 from dispatch import auth
-from dispatch.actors import Actor
 from dispatch.audit import callbacks
 from dispatch.models import Callback, Complaint, Coverage, User
+from dispatch.platform.actors import Actor
 from tests.helpers import Api, future_window, sale_body
 
 ROLES = ("sales", "agent", "provider", "callback", "supervisor", "admin")
@@ -484,6 +484,6 @@ def test_rate_limiter_lets_calls_through_when_redis_is_down(settings, session_fa
 
 
 def test_rate_limits_are_on_by_default():
-    from dispatch.config import DEFAULTS
+    from dispatch.platform.config import DEFAULTS
 
     assert DEFAULTS["RATE_LIMIT_SALES"] and DEFAULTS["RATE_LIMIT_CLOSE"]

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from dispatch.app import create_app
-from dispatch.config import ConfigError, load_settings
 from dispatch.localrun import signing_secret
 from dispatch.models import AuditEvent, OptOut
+from dispatch.platform.config import ConfigError, load_settings
 from tests.conftest import SIGNING_SECRET
 
 # The key every default installation signed its webhooks with before each got its own.

@@ -6,7 +6,7 @@ provider reminder is due at once: the worker writes the reminders while the API 
 sales and closings. Each order is closed by two requests at the same moment (the office and the
 technician's phone, no Idempotency-Key): exactly one may win. With the driver's defaults both
 read "booked" before either writes, and both closings succeed (measured: 24 of 24 orders got two
-visits); with WAL + BEGIN IMMEDIATE (dispatch/db.py) the second sees the first and gets 409.
+visits); with WAL + BEGIN IMMEDIATE (dispatch/platform/db.py) the second sees the first and gets 409.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from dispatch import demo, migrate
 from dispatch.audit import trail
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
 from dispatch.models import OutboxMessage, Sale, Visit, WorkOrder
+from dispatch.platform import migrate
+from dispatch.platform.db import make_engine
+from dispatch.reference import demo
 from tests.helpers import sale_body
 from tests.procs import PrivateRedis, isolated_env, start_cron, start_gunicorn, start_worker, wait_until
 

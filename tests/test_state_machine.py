@@ -7,11 +7,11 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from dispatch import orders
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.errors import Conflict
 from dispatch.models import AuditEvent, OrderState, Unit, User, WorkOrder
+from dispatch.orders import machine
+from dispatch.platform.actors import Actor
+from dispatch.platform.errors import Conflict
 from tests.helpers import future_window
 
 STATES: list[OrderState | None] = [None, *OrderState]
@@ -44,12 +44,12 @@ FORBIDDEN = [
 
 @pytest.mark.parametrize(("action", "source", "target"), REQUIRED)
 def test_the_moves_issue_2_needs_are_allowed(action, source, target):
-    assert orders.allowed(action, source, target)
+    assert machine.allowed(action, source, target)
 
 
 @pytest.mark.parametrize(("action", "source", "target"), FORBIDDEN)
 def test_moves_that_would_rewrite_a_closed_record_are_not(action, source, target):
-    assert not orders.allowed(action, source, target)
+    assert not machine.allowed(action, source, target)
 
 
 def test_every_transition_in_the_table_works_and_is_audited_and_every_other_is_a_conflict(api, session):
@@ -58,7 +58,7 @@ def test_every_transition_in_the_table_works_and_is_audited_and_every_other_is_a
     actor = Actor(user_id=agent.id, role=agent.role, name=agent.name)
     row = session.get(Unit, unit["id"])
     allowed, refused = [], []
-    for action, source, target in itertools.product(orders.TRANSITIONS, STATES, list(OrderState)):
+    for action, source, target in itertools.product(machine.TRANSITIONS, STATES, list(OrderState)):
         order = WorkOrder(
             kind="installation",
             state=source.value if source else None,
@@ -73,26 +73,26 @@ def test_every_transition_in_the_table_works_and_is_audited_and_every_other_is_a
         if source is not None:
             session.flush()
         try:
-            orders.transition(session, order, action, target, actor, {"case": f"{action}:{source}:{target}"})
+            machine.transition(session, order, action, target, actor, {"case": f"{action}:{source}:{target}"})
         except Conflict as exc:
             refused.append((action, source, target))
-            assert not orders.allowed(action, source, target)
+            assert not machine.allowed(action, source, target)
             assert action in exc.message
             if source is None:
                 session.expunge(order)
             else:
                 assert order.state == source.value  # unchanged
             continue
-        assert orders.allowed(action, source, target), (action, source, target)
+        assert machine.allowed(action, source, target), (action, source, target)
         assert order.state == target.value
         allowed.append((order.id, action, source, target))
     session.commit()
 
     expected = {
-        (a, s, t) for a, (sources, targets) in orders.TRANSITIONS.items() for s in sources for t in targets
+        (a, s, t) for a, (sources, targets) in machine.TRANSITIONS.items() for s in sources for t in targets
     }
     assert {(a, s, t) for _, a, s, t in allowed} == expected
-    assert len(refused) == len(orders.TRANSITIONS) * len(STATES) * len(OrderState) - len(expected)
+    assert len(refused) == len(machine.TRANSITIONS) * len(STATES) * len(OrderState) - len(expected)
 
     events = {
         e.entity_id: e
@@ -129,7 +129,7 @@ def test_every_api_transition_names_its_actor(api, session):
     api.put(f"/api/v1/work-orders/{order['id']}/appointment", "supervisor", {"window": future_window()})
     api.close(order["id"], "SPR-HEAT", 1, outcome="not_completed", reason="parts_missing")
     events = trail.history(session, "work_order", order["id"])
-    assert [(e.action, e.actor.split(" ", 1)[1]) for e in events if e.action in orders.TRANSITIONS] == [
+    assert [(e.action, e.actor.split(" ", 1)[1]) for e in events if e.action in machine.TRANSITIONS] == [
         ("create", "demo-agent (agent)"),
         ("book", "demo-supervisor (supervisor)"),
         ("close", "demo-provider-SPR-HEAT (provider)"),

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from dispatch.audit.callbacks import Prompt
-from dispatch.ratelimit import SharedRateLimit
+from dispatch.platform.ratelimit import SharedRateLimit
 from dispatch.telephony import RejectedError, TransientError, UncertainError, make_gateway, twiml
 from dispatch.telephony.simulator import persona_for, sms_answer
 from tests.procs import free_port
@@ -260,7 +260,7 @@ def test_simulated_customers_answer_by_their_number():
 _HAMMER = textwrap.dedent(
     """
     import sys, time
-    from dispatch.ratelimit import SharedRateLimit
+    from dispatch.platform.ratelimit import SharedRateLimit
     limit = SharedRateLimit(sys.argv[1], sys.argv[2], int(sys.argv[3]))
     for _ in range(int(sys.argv[4])):
         slot = limit.acquire(timeout=30)
@@ -298,7 +298,7 @@ def test_outbound_rate_limit_holds_across_two_processes(redis_conn):
 
 
 def test_default_rate_is_one_call_per_second(redis_conn):
-    from dispatch.config import DEFAULTS
+    from dispatch.platform.config import DEFAULTS
     from tests.conftest import REDIS, RUN_ID
 
     assert DEFAULTS["OUTBOUND_CALLS_PER_SECOND"] == 1

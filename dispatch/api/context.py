@@ -10,8 +10,8 @@ from flask import current_app, g
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch.actors import Actor
-from dispatch.reference import Catalogue, CatalogueCache, load_catalogue
+from dispatch.platform.actors import Actor
+from dispatch.reference.catalogue import Catalogue, CatalogueCache, load_catalogue
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from dispatch import customers, intake
 from dispatch.api.context import db, setting
 from dispatch.api.parsing import Blueprint
 from dispatch.api.schemas import (
@@ -16,7 +15,9 @@ from dispatch.api.schemas import (
     UnitWithOwnerOut,
 )
 from dispatch.api.security import requires
+from dispatch.customers import directory
 from dispatch.models import Role
+from dispatch.orders import repairs
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1", description="Find customers")
 
@@ -33,7 +34,7 @@ class Customers(MethodView):
 
         At most 50 matches, by name.
         """
-        return customers.search(db(), region=setting("DEFAULT_REGION"), **query)
+        return directory.search(db(), region=setting("DEFAULT_REGION"), **query)
 
 
 @blp.route("/customers/<int:customer_id>")
@@ -42,7 +43,7 @@ class Customer(MethodView):
     @blp.response(200, CustomerCardOut)
     def get(self, customer_id):
         """The customer's card: units, and every work order with its visits and history."""
-        return customers.get_card(db(), customer_id)
+        return directory.get_card(db(), customer_id)
 
 
 @blp.route("/units")
@@ -52,4 +53,4 @@ class Units(MethodView):
     @blp.response(200, UnitWithOwnerOut(many=True))
     def get(self, query):
         """Find a registered unit by its serial number, with its owner and its work orders."""
-        return intake.find_units(db(), serial_number=query["serial_number"])
+        return repairs.find_units(db(), serial_number=query["serial_number"])

@@ -11,8 +11,8 @@ from marshmallow import fields
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatch.api import DATABASE_RETRY_AFTER, unavailable_response
 from dispatch.api.context import db
+from dispatch.api.errors import DATABASE_RETRY_AFTER, unavailable_response
 
 log = logging.getLogger(__name__)
 

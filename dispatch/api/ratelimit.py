@@ -23,8 +23,8 @@ from limits import RateLimitItem, parse_many
 from limits.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
-from dispatch.ratelimit import redis_storage
-from dispatch.redis_client import make_redis, redis_configured
+from dispatch.platform.ratelimit import redis_storage
+from dispatch.platform.redis_client import make_redis, redis_configured
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dispatch import reference
 from dispatch.api import schemas as s
 from dispatch.api.context import actor, db, setting
 from dispatch.api.parsing import Blueprint
 from dispatch.api.security import requires, writes
 from dispatch.models import City, Coverage, ProductLine, ProductModel, Provider, Role
+from dispatch.reference import catalogue
 
 blp = Blueprint("reference", __name__, url_prefix="/api/v1", description="Reference data (admin)")
 
@@ -27,7 +27,7 @@ def _collection(path: str, noun: str, model, schema_in, schema_out, upsert, read
         @blp.response(200, schema_out(many=True))
         def get(self, _query):
             """Every row, in the order they were created."""
-            return reference.list_rows(db(), model)
+            return catalogue.list_rows(db(), model)
 
         @blp.doc(summary=f"Create or update one of the {noun} (matched by its code or name)")
         @requires(Role.ADMIN)
@@ -42,14 +42,14 @@ def _collection(path: str, noun: str, model, schema_in, schema_out, upsert, read
     blp.route(path, endpoint=noun.replace(" ", "_"))(Collection)
 
 
-_collection("/cities", "cities", City, s.CityIn, s.CityOut, reference.upsert_city, EVERYONE)
+_collection("/cities", "cities", City, s.CityIn, s.CityOut, catalogue.upsert_city, EVERYONE)
 _collection(
     "/product-lines",
     "product lines",
     ProductLine,
     s.ProductLineIn,
     s.ProductLineOut,
-    reference.upsert_product_line,
+    catalogue.upsert_product_line,
     EVERYONE,
 )
 _collection(
@@ -58,10 +58,10 @@ _collection(
     ProductModel,
     s.ProductModelIn,
     s.ProductModelOut,
-    reference.upsert_product_model,
+    catalogue.upsert_product_model,
     EVERYONE,
 )
-_collection("/coverage", "coverage", Coverage, s.CoverageIn, s.CoverageOut, reference.upsert_coverage, HQ)
+_collection("/coverage", "coverage", Coverage, s.CoverageIn, s.CoverageOut, catalogue.upsert_coverage, HQ)
 
 
 @blp.route("/providers")
@@ -71,7 +71,7 @@ class Providers(MethodView):
     @blp.response(200, s.ProviderOut(many=True))
     def get(self, _query):
         """List providers, with their review flag."""
-        return reference.list_rows(db(), Provider)
+        return catalogue.list_rows(db(), Provider)
 
     @requires(Role.ADMIN)
     @writes
@@ -79,7 +79,7 @@ class Providers(MethodView):
     @blp.response(201, s.ProviderOut)
     def post(self, data):
         """Create or update a provider (matched by code)."""
-        return reference.upsert_provider(db(), actor(), region=setting("DEFAULT_REGION"), **data)
+        return catalogue.upsert_provider(db(), actor(), region=setting("DEFAULT_REGION"), **data)
 
 
 @blp.route("/coverage/<int:coverage_id>")
@@ -89,7 +89,7 @@ class CoverageItem(MethodView):
     @blp.response(204)
     def delete(self, coverage_id):
         """Stop routing new orders of that city and product line to that provider."""
-        reference.delete_coverage(db(), actor(), coverage_id)
+        catalogue.delete_coverage(db(), actor(), coverage_id)
 
 
 @blp.route("/installers")
@@ -99,7 +99,7 @@ class Installers(MethodView):
     @blp.response(200, s.InstallerOut(many=True))
     def get(self, _query):
         """List installers; a provider sees only its own."""
-        return reference.list_installers(db(), actor())
+        return catalogue.list_installers(db(), actor())
 
     @requires(Role.ADMIN)
     @writes
@@ -107,4 +107,4 @@ class Installers(MethodView):
     @blp.response(201, s.InstallerOut)
     def post(self, data):
         """Create or update an installer (matched by code) of a provider."""
-        return reference.upsert_installer(db(), actor(), **data)
+        return catalogue.upsert_installer(db(), actor(), **data)

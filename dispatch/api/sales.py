@@ -6,13 +6,15 @@ from flask import jsonify, request, url_for
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from dispatch import idempotency, intake, sale_receipts
 from dispatch.api.context import actor, catalogue, db, setting
 from dispatch.api.parsing import Blueprint
 from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
 from dispatch.api.schemas import SaleIn, SaleOut, SaleReceiptOut, SaleReceiptPageOut, SaleReceiptQuery
 from dispatch.api.security import IDEMPOTENCY_HEADER, replayed, request_fingerprint, requires, writes
 from dispatch.models import Role
+from dispatch.orders import booking
+from dispatch.platform import idempotency
+from dispatch.sales import intake, receipts
 
 blp = Blueprint("sales", __name__, url_prefix="/api/v1", description="Report sales")
 
@@ -29,9 +31,14 @@ PREFER_HEADER = {
 }
 
 
-def window(data: dict | None) -> intake.Window | None:
-    """A request's time window as the domain's Window."""
-    return intake.Window(data["start"], data["end"]) if data else None
+def window(data: dict | None) -> booking.Window | None:
+    """A request's time window as the domain's Window (None when it has none)."""
+    return required_window(data) if data else None
+
+
+def required_window(data: dict) -> booking.Window:
+    """A window the request's schema requires, as the domain's Window."""
+    return booking.Window(data["start"], data["end"])
 
 
 def prefers_async() -> bool:
@@ -59,7 +66,7 @@ _RECEIPT_OUT = SaleReceiptOut()  # built once: a schema's construction costs mor
 
 def _receipt_response(receipt, *, replayed: bool):
     # A Response, so that flask-smorest passes it through instead of dumping it as a SaleOut.
-    response = jsonify(_RECEIPT_OUT.dump(sale_receipts.ReceiptView(receipt)))
+    response = jsonify(_RECEIPT_OUT.dump(receipts.ReceiptView(receipt)))
     response.status_code = 202
     response.headers["Location"] = url_for("sales.SaleReceipt", receipt_id=receipt.id)
     response.headers["Preference-Applied"] = "respond-async"
@@ -77,7 +84,7 @@ def _accept(report: intake.SaleReport, key: str | None):
         first = idempotency.stored(db(), actor().user_id, key, request_fingerprint())
         if first is not None:
             return replayed(first)
-    receipt, again = sale_receipts.accept(
+    receipt, again = receipts.accept(
         db(),
         actor(),
         report,
@@ -118,7 +125,7 @@ class Sales(MethodView):
             return _accept(report, key)
         if key is not None:
             # A key first used with `Prefer: respond-async` answers with its receipt, as it did then.
-            receipt = sale_receipts.by_key(db(), actor().user_id, key, request_fingerprint())
+            receipt = receipts.by_key(db(), actor().user_id, key, request_fingerprint())
             if receipt is not None:
                 return _receipt_response(receipt, replayed=True)
         return intake.report_sale(
@@ -144,7 +151,7 @@ class SaleReceipts(MethodView):
         Sales staff see the receipts they reported; the call centre sees all.
         """
         page, per_page = query.pop("page"), query.pop("per_page")
-        items, total = sale_receipts.list_receipts(
+        items, total = receipts.list_receipts(
             db(), actor(), status=query.get("status"), page=page, per_page=per_page
         )
         return {"items": items, "total": total, "page": page, "per_page": per_page}
@@ -156,4 +163,4 @@ class SaleReceipt(MethodView):
     @blp.response(200, SaleReceiptOut)
     def get(self, receipt_id):
         """One receipt: `accepted` (waiting), `registered` with its sale, or `rejected` with errors by field."""
-        return sale_receipts.get_receipt(db(), actor(), receipt_id)
+        return receipts.get_receipt(db(), actor(), receipt_id)

@@ -12,8 +12,9 @@ from flask import Response, g, request
 from flask_smorest import abort
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatch import auth, idempotency
+from dispatch import auth
 from dispatch.api.context import db, sessions, setting
+from dispatch.platform import idempotency
 
 IDEMPOTENCY_HEADER = {
     "in": "header",
@@ -48,7 +49,7 @@ def requires(*roles: str) -> Callable:
                 db().rollback()
             if caller is None:
                 abort(401, message="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-            if caller.role not in roles:
+            elif caller.role not in roles:
                 abort(403, message=f"role {caller.role} may not do this")
             g.actor = caller
             return view(*args, **kwargs)

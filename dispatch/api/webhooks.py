@@ -19,13 +19,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from twilio.request_validator import RequestValidator
 
-from dispatch import phones
-from dispatch.actors import Actor
 from dispatch.api.context import db, setting
 from dispatch.audit import callbacks
-from dispatch.errors import DomainError
-from dispatch.ratelimit import RequestRateLimit, redis_storage
-from dispatch.redis_client import make_redis, redis_configured
+from dispatch.platform import phones
+from dispatch.platform.actors import Actor
+from dispatch.platform.errors import DomainError
+from dispatch.platform.ratelimit import RequestRateLimit, redis_storage
+from dispatch.platform.redis_client import make_redis, redis_configured
 from dispatch.telephony import WEBHOOK_PREFIX, signing_token, twiml, webhook_url
 
 log = logging.getLogger(__name__)

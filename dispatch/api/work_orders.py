@@ -6,11 +6,11 @@ from flask import current_app, jsonify
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from dispatch import intake, orders
+from dispatch import visits
 from dispatch.api.context import actor, db, setting
 from dispatch.api.parsing import Blueprint
 from dispatch.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limited
-from dispatch.api.sales import window
+from dispatch.api.sales import required_window, window
 from dispatch.api.schemas import (
     AssignIn,
     BookIn,
@@ -25,6 +25,7 @@ from dispatch.api.schemas import (
 )
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.models import Role
+from dispatch.orders import booking, queries, repairs
 
 blp = Blueprint("work_orders", __name__, url_prefix="/api/v1", description="Work orders")
 
@@ -40,8 +41,8 @@ class WorkOrders(MethodView):
     def get(self, query):
         """List work orders, filtered and paged. A provider sees only its own orders."""
         page, per_page = query.pop("page"), query.pop("per_page")
-        items, total = orders.list_orders(
-            db(), actor(), orders.OrderFilter(**query), page=page, per_page=per_page
+        items, total = queries.list_orders(
+            db(), actor(), queries.OrderFilter(**query), page=page, per_page=per_page
         )
         return {"items": items, "total": total, "page": page, "per_page": per_page}
 
@@ -52,7 +53,7 @@ class WorkOrder(MethodView):
     @blp.response(200, WorkOrderDetailOut)
     def get(self, order_id):
         """One work order with its visits and full history. Another provider's order is 404."""
-        return orders.order_detail(db(), actor(), order_id)
+        return queries.order_detail(db(), actor(), order_id)
 
 
 @blp.route("/work-orders/<int:order_id>/close")
@@ -69,7 +70,7 @@ class CloseOrder(MethodView):
         The installer must belong to the order's provider. Closing an order that is not open
         (closing twice, say) is 409 and changes nothing.
         """
-        return orders.close_order(db(), actor(), order_id, settings=current_app.config, **data).work_order
+        return visits.close_order(db(), actor(), order_id, settings=current_app.config, **data).work_order
 
 
 @blp.route("/work-orders/<int:order_id>/cancel")
@@ -84,7 +85,7 @@ class CancelOrder(MethodView):
 
         An order that is not open (closed, cancelled) is 409 and changes nothing.
         """
-        return orders.cancel_order(
+        return booking.cancel_order(
             db(), actor(), order_id, reason=data["reason"], settings=current_app.config
         )
 
@@ -98,7 +99,7 @@ class AssignOrder(MethodView):
     @blp.response(200, WorkOrderOut)
     def post(self, data, order_id):
         """Give an unassigned order a provider: the one named, or whoever coverage routes it to now."""
-        return intake.assign(
+        return booking.assign(
             db(),
             actor(),
             order_id,
@@ -136,11 +137,11 @@ class Appointment(MethodView):
         404 to them, as one that does not exist. They get the order back without its customer
         (`SalesWorkOrderOut`); the call centre gets the whole order (`WorkOrderOut`).
         """
-        order = intake.book(
+        order = booking.book(
             db(),
             actor(),
             order_id,
-            window(data["window"]),
+            required_window(data["window"]),
             reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
             sales_hours=setting("SALES_APPOINTMENT_HOURS"),
         )
@@ -163,7 +164,7 @@ class Repairs(MethodView):
         A repair of the same unit for the same fault category links to the earlier one
         (`repeat_of_id`), so repeat repairs are visible to supervisors.
         """
-        return intake.open_repair(
+        return repairs.open_repair(
             db(),
             actor(),
             serial_number=data.get("serial_number"),

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from dispatch import personal
-from dispatch.actors import Actor
 from dispatch.audit import trail
-from dispatch.db import paginate
-from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.models import Callback, Complaint, ComplaintStatus, Provider, Role, utcnow
+from dispatch.platform import personal
+from dispatch.platform.actors import Actor
+from dispatch.platform.db import paginate
+from dispatch.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 KIND_CONTRADICTED = "contradicted_claim"
 
@@ -152,7 +152,7 @@ def get_complaint(
 def complaint_detail(session: Session, actor: Actor, complaint_id: int) -> Complaint:
     """One complaint the actor may see, with its full history (as `history`)."""
     complaint = get_complaint(session, actor, complaint_id)
-    complaint.history = trail.history(session, "complaint", complaint.id)  # type: ignore[attr-defined]
+    complaint.history = trail.history(session, "complaint", complaint.id)
     return complaint
 
 

@@ -18,16 +18,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Engine, select, text
+from sqlalchemy.event import listen
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from dispatch.actors import Actor
 from dispatch.models import AuditEvent, utcnow
+from dispatch.platform.actors import Actor
 
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
 _MARKS = "audit_savepoint_marks"  # savepoint -> how many events were queued when it began
 _CHAIN_LOCK_ID = 0x44495350  # "DISP": one advisory lock orders the whole chain
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose commits write the queued audit events; objects stay readable after
+    commit (views dump after commit). Every session of Dispatch comes from here."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    listen(factory, "before_commit", write_pending)
+    # A savepoint's rollback drops only the events queued inside it (not the whole batch's).
+    listen(factory, "after_transaction_create", mark_savepoint)
+    listen(factory, "after_soft_rollback", discard_pending)
+    listen(factory, "after_transaction_end", forget_savepoints)
+    return factory
 
 
 def record(

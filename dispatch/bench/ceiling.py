@@ -1,7 +1,7 @@
 """The ceilings: the same gunicorn + Flask set-up answering a trivial JSON endpoint, and one
 doing a single INSERT into PostgreSQL through the same engine settings as Dispatch.
 
-Served with `gunicorn -c python:dispatch.gunicorn_conf dispatch.bench.ceiling:app`;
+Served with `gunicorn -c python:dispatch.platform.gunicorn_conf dispatch.bench.ceiling:app`;
 BENCH_CEILING_DB names the database (the table is created on start).
 """
 
@@ -12,7 +12,7 @@ import os
 from flask import Flask, jsonify, request
 from sqlalchemy import text
 
-from dispatch.db import make_engine
+from dispatch.platform.db import make_engine
 
 TABLE_DDL = (
     "CREATE TABLE IF NOT EXISTS bench_ceiling ("

@@ -94,7 +94,9 @@ class CpuUse:
             }
             for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
                 role = self._role.get(pid) or owned.get(pid) or self.names.get(_comm(pid))
-                stat = _stat(pid) if role else None
+                if not role:
+                    continue
+                stat = _stat(pid)
                 if stat is None:
                     continue
                 ticks, started = stat
@@ -106,7 +108,8 @@ class CpuUse:
     def phase(self, label: str) -> Phase:
         """End the current phase (named `label`) at this moment; the next one starts now."""
         self.sample()
-        machine, (all0, idle0), before = _machine(), *self._mark
+        machine = _machine()
+        (all0, idle0), before = self._mark
         with self._lock:
             totals = self._totals()
         by_role = {role: cpu - before.get(role, 0.0) for role, cpu in totals.items()}
@@ -117,7 +120,7 @@ class CpuUse:
             (machine[1] - idle0) / HZ,
         )
         self.phases.append(phase)
-        self._mark = (machine, totals)
+        self._mark: tuple[tuple[int, int], dict[str, float]] = (machine, totals)
         return phase
 
     def start(self) -> None:
@@ -126,7 +129,7 @@ class CpuUse:
         self._base: dict[int, int] = {}  # pid -> ticks when first seen (0 if it started since)
         self._last: dict[int, int] = {}
         self._role: dict[int, str] = {}
-        self._mark: tuple[tuple[int, int], dict[str, float]] = (_machine(), {})
+        self._mark = (_machine(), {})
         self._stop = threading.Event()
 
         def loop() -> None:

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from dispatch.audit import callbacks
-from dispatch.config import DEFAULTS
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
 from dispatch.models import Callback, CallbackPurpose, CallbackState, ContactAttempt, utcnow
+from dispatch.platform.config import DEFAULTS
+from dispatch.platform.db import make_engine
 from dispatch.telephony import twiml, webhook_url
 
 # A made-up account: the server never calls Twilio during the gather rows (TWILIO_API_BASE_URL
@@ -173,7 +174,7 @@ def gather_request(call: LiveCall, token: str) -> tuple[str, str, dict[str, str]
 def answered(session: Session, calls: list[LiveCall]) -> int:
     """How many of these calls' callbacks now carry a verdict reached by phone."""
     ids = [c.attempt_id for c in calls]
-    return session.scalar(
+    count = session.scalar(
         select(func.count())
         .select_from(ContactAttempt)
         .join(Callback, Callback.id == ContactAttempt.callback_id)
@@ -183,3 +184,4 @@ def answered(session: Session, calls: list[LiveCall]) -> int:
             Callback.state == CallbackState.RESOLVED.value,
         )
     )
+    return int(count or 0)

@@ -250,6 +250,9 @@ def _run_python(
     """Threads with keep-alive connections; only for small runs (the GIL makes it the bottleneck)."""
     lines = requests_file.read_text().splitlines()
     parts = urlsplit(base_url)
+    host = parts.hostname
+    if host is None:
+        raise ValueError(f"no host in {base_url}")
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     errors = [0]
@@ -257,7 +260,7 @@ def _run_python(
     deadline = time.monotonic() + seconds
 
     def worker(tid: int) -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn = http.client.HTTPConnection(host, parts.port, timeout=10)
         for line in lines[tid::connections]:
             if time.monotonic() > deadline:
                 break

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from dispatch.audit import callbacks
 from dispatch.jobs.runtime import job_session, redis_connection, session_factory, settings
 from dispatch.models import utcnow
-from dispatch.phones import masked
-from dispatch.ratelimit import SharedRateLimit
+from dispatch.platform.phones import masked
+from dispatch.platform.ratelimit import SharedRateLimit
 from dispatch.telephony import (
     Gateway,
     RejectedError,
@@ -123,7 +124,7 @@ def simulated_sms(sid: str, to: str, attempt_id: int, body: str) -> str:
     return run_sms(settings(), sid, to, attempt_id, body)
 
 
-SIMULATED = {
+SIMULATED: dict[str, Callable[..., str]] = {
     "dispatch.jobs.callbacks.simulated_call": simulated_call,
     "dispatch.jobs.callbacks.simulated_sms": simulated_sms,
 }

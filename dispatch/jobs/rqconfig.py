@@ -4,7 +4,7 @@ dispatch.jobs.rqconfig dispatch.jobs.cron_config`, `rq info -c dispatch.jobs.rqc
 RQ 2.12's CLI has no Sentinel option: it takes `--url`, or a settings module (`-c`) whose
 REDIS_URL or SENTINEL it turns into a connection (rq/cli/helpers.py, get_redis_from_config).
 This module fills those from Dispatch's own settings, with the same values
-dispatch.redis_client.make_redis uses, so the worker and cron find the master the Sentinels name
+dispatch.platform.redis_client.make_redis uses, so the worker and cron find the master the Sentinels name
 (and follow a failover) exactly like the API and the jobs do. Without Sentinels it is REDIS_URL,
 the same as `--url $REDIS_URL`.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch import redis_client
-from dispatch.config import ConfigError
 from dispatch.jobs import runtime
+from dispatch.platform import redis_client
+from dispatch.platform.config import ConfigError
 
 
 def rq_settings(settings: dict[str, Any]) -> dict[str, Any]:

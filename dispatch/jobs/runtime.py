@@ -17,9 +17,10 @@ from redis import Redis
 from rq import Queue, get_current_job
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch import logs, outbox, redis_client
-from dispatch.config import load_settings
-from dispatch.db import make_engine, make_session_factory
+from dispatch.audit.trail import make_session_factory
+from dispatch.platform import logs, outbox, redis_client
+from dispatch.platform.config import load_settings
+from dispatch.platform.db import make_engine
 
 QUEUE_NAMES = ("default",)
 

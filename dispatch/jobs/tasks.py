@@ -6,7 +6,6 @@ import logging
 
 from rq import Retry
 
-from dispatch import notices, outbox, sale_receipts
 from dispatch.audit import callbacks, trail
 from dispatch.jobs.runtime import (
     OUTBOX_JOB_PREFIX,
@@ -17,6 +16,9 @@ from dispatch.jobs.runtime import (
     settings,
 )
 from dispatch.models import OutboxMessage
+from dispatch.orders import notices
+from dispatch.platform import outbox
+from dispatch.sales import receipts
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ def register_sales() -> int:
     taken = 0
     while True:
         with job_session() as session:
-            report = sale_receipts.register_waiting(
+            report = receipts.register_waiting(
                 session,
                 batch=batch,
                 region=settings()["DEFAULT_REGION"],

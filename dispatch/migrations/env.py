@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from dispatch.db import make_engine
 from dispatch.models import Base
+from dispatch.platform.db import make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,7 +19,7 @@ def include_object(obj, name, type_, reflected, compare_to):
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from dispatch.config import load_settings
+        from dispatch.platform.config import load_settings
 
         url = load_settings(webhooks=False)["DATABASE_URL"]
     connectable = config.attributes.get("connection")

@@ -24,14 +24,14 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from twilio.request_validator import RequestValidator
 
-from dispatch.phones import masked
-from dispatch.telephony import Schedule, caller_number, signing_token, webhook_url
+from dispatch.platform.phones import masked
+from dispatch.telephony.gateway import Schedule, caller_number, signing_token, webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,14 @@ class Phone:
         return response
 
 
+class _Spoken(TypedDict):
+    claim: dict[str, str]  # key -> words, for a claim
+    done: str  # "it was done", for a question about the work
+    rating: dict[str, str]  # key -> words, for the rating
+
+
 # What a speaking persona says for each key, by the language it is asked in.
-SPOKEN = {
+SPOKEN: dict[str, _Spoken] = {
     "en": {
         "claim": {
             "1": "Yes, that's right.",

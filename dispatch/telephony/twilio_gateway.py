@@ -11,8 +11,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from dispatch.phones import masked
-from dispatch.telephony import (
+from dispatch.platform.phones import masked
+from dispatch.telephony.gateway import (
     RejectedError,
     TransientError,
     UncertainError,

@@ -187,6 +187,7 @@ class Question:
 
     def key_for(self, reading: u.Reading) -> str | None:
         """The key an answer stands for, or None (unclear, or a key this question does not offer)."""
+        key: str | None
         if reading.intent.startswith("key:"):
             key = reading.intent[4:]
         else:

@@ -1,0 +1,1 @@
+"""Customers: finding one by phone, name or address, the customer card, erasure on request."""

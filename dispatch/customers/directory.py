@@ -1,0 +1,104 @@
+"""Customers: found from any one of name, phone or address; created once, shared everywhere."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, union
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from dispatch.audit import trail
+from dispatch.models import City, Customer, Unit, WorkOrder
+from dispatch.platform import phones
+from dispatch.platform.errors import Invalid, NotFound
+
+SEARCH_LIMIT = 50
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(
+    session: Session,
+    *,
+    region: str,
+    phone: str | None = None,
+    name: str | None = None,
+    address: str | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> list[Customer]:
+    """Customers matching exactly one criterion: phone (normalised), or part of name or address."""
+    given = [k for k, v in (("phone", phone), ("name", name), ("address", address)) if v]
+    if len(given) != 1:
+        raise Invalid(
+            "give exactly one of phone, name, address",
+            {k: ["give exactly one of phone, name, address"] for k in ("phone", "name", "address")},
+        )
+    query = select(Customer)
+    if phone:
+        query = query.where(Customer.phone == phones.normalise(phone, region))
+    elif name:
+        if len(name.strip()) < 2:
+            raise Invalid.field("name", "give at least 2 characters")
+        query = query.where(func.lower(Customer.name).like(_like(name.strip()), escape="\\"))
+    else:
+        assert address is not None
+        if len(address.strip()) < 3:
+            raise Invalid.field("address", "give at least 3 characters")
+        pattern = _like(address.strip())
+        # A UNION of two trigram-indexed lookups: an OR of the two (one side a subquery) makes
+        # PostgreSQL scan every customer (measured by scripts/bench: a seq scan at 1,000,000).
+        matches = union(
+            select(Customer.id).where(func.lower(Customer.address).like(pattern, escape="\\")),
+            select(Unit.customer_id).where(func.lower(Unit.address).like(pattern, escape="\\")),
+        )
+        query = query.where(Customer.id.in_(matches))
+    return list(session.scalars(query.order_by(Customer.name, Customer.id).limit(limit)))
+
+
+def get_card(session: Session, customer_id: int) -> Customer:
+    """A customer with units and every work order, loaded for the agent's screen."""
+    customer = session.scalars(
+        select(Customer)
+        .where(Customer.id == customer_id)
+        .options(selectinload(Customer.units).selectinload(Unit.work_orders).selectinload(WorkOrder.visits))
+    ).first()
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found")
+    order_list = [o for unit in customer.units for o in unit.work_orders]
+    events = trail.history_of_many(session, "work_order", [o.id for o in order_list])
+    for order in order_list:
+        order.history = events.get(order.id, [])
+    return customer
+
+
+def find_or_create(
+    session: Session,
+    *,
+    name: str,
+    phone: str,
+    address: str,
+    city: City,
+    region: str,
+    language: str | None = None,
+) -> tuple[Customer, bool]:
+    """The customer with this phone number, or a new one (speaking `language`, if given); True when created."""
+    e164 = phones.normalise(phone, city.region or region, field="customer.phone")
+    customer = session.scalars(select(Customer).where(Customer.phone == e164)).first()
+    if customer is not None:
+        return customer, False
+    customer = Customer(
+        name=name.strip(), phone=e164, address=address.strip(), city_id=city.id, language=language or None
+    )
+    # A savepoint: two sales for the same new customer at once must not both insert.
+    try:
+        with session.begin_nested():
+            session.add(customer)
+            session.flush()
+    except IntegrityError:  # the unique index on phone: another request created it first
+        existing = session.scalars(select(Customer).where(Customer.phone == e164)).first()
+        if existing is None:
+            raise
+        return existing, False
+    return customer, True

@@ -1,0 +1,1 @@
+"""The plumbing under the domain: settings, database, Redis, logs, rate limits, outbox, idempotency."""

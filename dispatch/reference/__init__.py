@@ -1,0 +1,1 @@
+"""Reference data: cities, product lines and models, providers, coverage, installers; the demo set."""
