@@ -92,12 +92,24 @@ def test_the_cycle_finder_finds_a_circle(tmp_path, monkeypatch):
     ("module", "imports", "contract"),
     [
         ("dispatch/orders/breach.py", "import flask", "The domain imports no web framework"),
-        ("dispatch/audit/breach.py", "from dispatch.jobs import runtime", "The domain imports no web framework"),
-        ("dispatch/jobs/breach.py", "from dispatch.api import errors", "api, jobs and web never import each other"),
+        (
+            "dispatch/audit/breach.py",
+            "from dispatch.jobs import runtime",
+            "The domain imports no web framework",
+        ),
+        (
+            "dispatch/jobs/breach.py",
+            "from dispatch.api import errors",
+            "api, jobs and web never import each other",
+        ),
         ("dispatch/orders/breach.py", "from dispatch.audit import callbacks", "Layers"),
         ("dispatch/platform/breach.py", "from dispatch.orders import machine", "Layers"),
         # queue imports common: common importing queue closes a circle inside the callbacks package.
-        ("dispatch/audit/callbacks/common.py", "from dispatch.audit.callbacks import queue", "No import circles"),
+        (
+            "dispatch/audit/callbacks/common.py",
+            "from dispatch.audit.callbacks import queue",
+            "No import circles",
+        ),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(tmp_path, module, imports, contract):

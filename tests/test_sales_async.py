@@ -245,9 +245,7 @@ def test_an_agent_keying_in_a_phoned_sale_is_recorded_as_phone(api, session_fact
 def test_a_registration_that_dies_before_its_commit_loses_nothing_and_runs_once_later(api, session_factory):
     post_async(api, sale_body(serial="CRASH-1"))
     with session_factory() as session:  # the worker dies before committing its batch
-        assert (
-            receipts.register_waiting(session, batch=100, region="US", reminder_hours=18).registered == 1
-        )
+        assert receipts.register_waiting(session, batch=100, region="US", reminder_hours=18).registered == 1
         session.rollback()
     with session_factory() as session:
         assert session.scalars(select(SaleReceipt.status)).all() == ["accepted"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.models import Callback, Complaint, ContactAttempt
+from dispatch.models import AuditEvent, Callback, Complaint, ContactAttempt
 from tests.test_webhooks import FAST, call_form, dial, hook, inbound
 
 APP_SETTINGS = {**FAST, "SPEECH_CONFIDENCE_FLOOR": 0.6}
@@ -91,6 +91,17 @@ def test_a_spoken_denial_opens_a_complaint(capi, session_factory, language):
     assert heard["reading"].startswith("deny: ") and heard["result"] == "nobody_came"
     order = capi.get(f"/api/v1/work-orders/{order_id}", "supervisor").get_json()
     assert order["complaints"] and order["verification"][0]["verdict"] == "contradicted"
+    # The audit trail says how the robot read it, never the customer's words (erasable elsewhere).
+    with session_factory() as s:
+        verdict = s.scalars(select(AuditEvent).where(AuditEvent.action == "verdict")).one()
+        assert verdict.data["heard"] == {
+            "question": "not_home",
+            "input": "speech",
+            "read_as": "deny",
+            "confidence": 0.93,
+            "result": "nobody_came",
+        }
+        assert not [e for e in s.scalars(select(AuditEvent)) if denial.strip("。.") in str(e.data)]
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
@@ -110,6 +121,8 @@ def test_an_unclear_answer_is_asked_again_by_keys(capi, session_factory, languag
         heard = s.scalars(select(ContactAttempt)).one().heard
         assert [h["input"] for h in heard] == ["speech", "dtmf"]
         assert heard[0]["result"] is None and heard[0]["reading"].startswith("unclear: conflicting cues")
+        [asked_again] = s.scalars(select(AuditEvent).where(AuditEvent.action == "answer_heard")).all()
+        assert (asked_again.data["read_as"], asked_again.data["result"]) == ("unclear", None)
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])

@@ -22,11 +22,9 @@ from twilio.request_validator import RequestValidator
 from dispatch.api.context import db, setting
 from dispatch.audit import callbacks
 from dispatch.platform import phones
-from dispatch.platform.actors import Actor
-from dispatch.platform.errors import DomainError
 from dispatch.platform.ratelimit import RequestRateLimit, redis_storage
 from dispatch.platform.redis_client import make_redis, redis_configured
-from dispatch.telephony import WEBHOOK_PREFIX, signing_token, twiml, webhook_url
+from dispatch.telephony import WEBHOOK_PREFIX, conversation, signing_token, twiml, webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +35,6 @@ blp = Blueprint(
     description="Webhooks called by Twilio (or the built-in phone simulator); signed, no bearer token.",
 )
 
-VOICE_ROBOT = Actor.system("phone-robot")
-SMS_ROBOT = Actor.system("sms")
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 
@@ -141,10 +137,9 @@ class Voice(MethodView):
                 db(), sid, request.form.get("CallStatus", "in-progress"), answered_by, current_app.config
             )
             return _xml(twiml.say_and_hang_up(None))
-        prompt = callbacks.prompt_for_attempt(db(), sid, include_closed=True)
-        if prompt is None or not prompt.is_open or attempt_id is None:
-            return _no_longer_needed(prompt)
-        return _xml(twiml.voice_menu(prompt, attempt_id, webhook_url(current_app.config, "gather")))
+        return _xml(
+            conversation.call_answered(db(), sid, attempt_id, webhook_url(current_app.config, "gather"))
+        )
 
 
 @blp.route("/gather")
@@ -157,62 +152,21 @@ class Gather(MethodView):
         Words are read by dispatch.audit.understanding; only an unambiguous answer counts. What was
         heard (transcript, Confidence, how it was read) is kept with the attempt.
         """
-        sid = request.form.get("CallSid", "")
-        attempt_id = _attempt_id()
-        prompt = callbacks.prompt_for_attempt(db(), sid, include_closed=True)
-        if prompt is None or not prompt.is_open or attempt_id is None:
-            return _no_longer_needed(prompt)
-        tries_arg = request.args.get("t", "0")
-        tries = int(tries_arg) if tries_arg.isdigit() else 1
-        happened = request.args.get("happened") or None
-        question = twiml.question_for(prompt, request.args.get("q", ""))
-        if question is None:
-            return _xml(
-                twiml.say_and_hang_up(twiml.say(prompt.language, "no_longer_needed"), prompt.language)
-            )
-        reading = twiml.read_input(
-            question,
-            request.form.get("Digits"),
-            request.form.get("SpeechResult"),
-            request.form.get("Confidence"),
-            language=prompt.language,
-            floor=float(setting("SPEECH_CONFIDENCE_FLOOR")),
-            keys_only=tries >= 1,
+        tries = request.args.get("t", "0")
+        twiml_text = conversation.call_input(
+            db(),
+            sid=request.form.get("CallSid", ""),
+            attempt_id=_attempt_id(),
+            question_key=request.args.get("q", ""),
+            tries=int(tries) if tries.isdigit() else 1,
+            happened=request.args.get("happened") or None,
+            digits=request.form.get("Digits"),
+            speech=request.form.get("SpeechResult"),
+            confidence=request.form.get("Confidence"),
+            gather_url=webhook_url(current_app.config, "gather"),
+            settings=current_app.config,
         )
-        gather_url = webhook_url(current_app.config, "gather")
-        step = twiml.after_input(prompt, attempt_id, gather_url, question, tries, reading, happened)
-        if step.answer is not None:
-            verdict = callbacks.record_answer(
-                db(),
-                prompt.callback_id,
-                step.answer,
-                channel="voice",
-                actor=VOICE_ROBOT,
-                attempt_id=attempt_id,
-                heard=step.heard,
-                settings=current_app.config,
-            )
-            log.info(
-                "callback %s answered by phone (%s): %s -> %s",
-                prompt.callback_id,
-                reading.input,
-                step.answer.happened,
-                verdict,
-            )
-            return _xml(step.twiml or "")
-        if step.gave_up:
-            after = callbacks.answer_unclear(
-                db(), attempt_id, step.heard or {}, final=True, settings=current_app.config
-            )
-            log.info("callback %s: answer still unclear on the phone; next: %s", prompt.callback_id, after)
-            return _xml(twiml.give_up(prompt.language, after))
-        callbacks.hear(db(), attempt_id, step.heard or {})
-        return _xml(step.twiml or "")
-
-
-def _no_longer_needed(prompt: callbacks.Prompt | None) -> Response:
-    language = prompt.language if prompt is not None else None
-    return _xml(twiml.say_and_hang_up(twiml.say(language, "no_longer_needed"), language))
+        return _xml(twiml_text)
 
 
 @blp.route("/status")
@@ -254,47 +208,5 @@ class InboundSms(MethodView):
         """A text from a customer: STOP and the other opt-out words, HELP, or an answer code."""
         raw_from = request.form.get("From", "")
         phone = phones.try_normalise(raw_from, setting("DEFAULT_REGION")) or raw_from
-        body = request.form.get("Body", "")
-        word = twiml.keyword(body)
-        if word in twiml.OPT_OUT_WORDS:
-            callbacks.opt_out(db(), phone, "sms", current_app.config)
-            log.info("%s opted out by text", phones.masked(phone))
-            # Twilio confirms opt-outs itself and would block a reply now.
-            return _xml(twiml.sms_reply(None))
-        if word in twiml.OPT_IN_WORDS:
-            callbacks.opt_in(db(), phone, "sms", current_app.config)
-            log.info("%s opted back in by text", phones.masked(phone))
-            return _xml(twiml.sms_reply(None))
-        prompt = callbacks.sms_reply_target(db(), phone)
-        if word in twiml.HELP_WORDS:
-            return _xml(twiml.sms_reply(twiml.say(prompt.language if prompt else None, "sms_help")))
-        if prompt is None:
-            log.info("text from %s with no open question; ignored", phones.masked(phone))
-            return _xml(twiml.sms_reply(None))
-        answer, heard = twiml.read_sms_reply(prompt, body)
-        if answer is None:
-            # Unclear: asked again once (by the numbers); the second time the callback moves on.
-            after = None
-            if prompt.attempt_id is not None:
-                after = callbacks.answer_unclear(db(), prompt.attempt_id, heard, settings=current_app.config)
-            log.info(
-                "text answer for callback %s unclear; next: %s", prompt.callback_id, after or "ask again"
-            )
-            wording = "sms_not_understood" if after is None else f"sms_next_{after}"
-            return _xml(twiml.sms_reply(twiml.say(prompt.language, wording)))
-        try:
-            verdict = callbacks.record_answer(
-                db(),
-                prompt.callback_id,
-                answer,
-                channel="sms",
-                actor=SMS_ROBOT,
-                attempt_id=prompt.attempt_id,
-                heard=heard,
-                settings=current_app.config,
-            )
-        except DomainError as exc:
-            log.info("text answer for callback %s not recorded: %s", prompt.callback_id, exc.message)
-            return _xml(twiml.sms_reply(None))
-        log.info("callback %s answered by text: %s -> %s", prompt.callback_id, answer.happened, verdict)
-        return _xml(twiml.sms_reply(twiml.say(prompt.language, "sms_thanks")))
+        reply = conversation.text_received(db(), phone, request.form.get("Body", ""), current_app.config)
+        return _xml(twiml.sms_reply(reply))

@@ -92,7 +92,9 @@ def gunicorn(name: str, app: str, env: dict[str, str], cwd: str, health: str, po
     """Serve `app` with Dispatch's gunicorn settings (dispatch/platform/gunicorn_conf.py) on a free port."""
     port = port or free_port()
     env = {**env, "DISPATCH_BIND": f"127.0.0.1:{port}"}
-    server = spawn(name, [str(BIN / "gunicorn"), "-c", "python:dispatch.platform.gunicorn_conf", app], env, cwd)
+    server = spawn(
+        name, [str(BIN / "gunicorn"), "-c", "python:dispatch.platform.gunicorn_conf", app], env, cwd
+    )
     server.url = f"http://127.0.0.1:{port}"
     wait_http(server.url + health, server)
     return server

@@ -36,7 +36,6 @@ def scalar(conn: psycopg.Connection[Any], sql: str, params: Params | None = None
     return one_row(conn, sql, params)[0]
 
 
-
 @dataclass
 class Row:
     """One line of a table."""
@@ -246,9 +245,7 @@ def seed(bench: Bench, db: str) -> None:
     engine.dispose()
     bench.tokens = tokens
     with psycopg.connect(bench.conninfo(db)) as conn:
-        bench.tokens["installer"] = str(
-            scalar(conn, "SELECT id FROM installers WHERE code = 'SH-01'")
-        )
+        bench.tokens["installer"] = str(scalar(conn, "SELECT id FROM installers WHERE code = 'SH-01'"))
 
 
 def open_orders(bench: Bench, db: str, limit: int) -> list[int]:

@@ -234,7 +234,6 @@ class OptOut(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-
 # Read-only views from an order to its verification (for the work-order detail).
 WorkOrder.callbacks = relationship(Callback, order_by=Callback.id, viewonly=True)
 WorkOrder.complaints = relationship(Complaint, order_by=Complaint.id, viewonly=True)

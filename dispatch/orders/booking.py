@@ -217,8 +217,6 @@ def assign(
             raise Invalid.field("provider", "no active provider covers this city and product line; name one")
     order.provider_id = provider.id
     order.provider = provider
-    transition(
-        session, order, "assign", resting_state(order), actor, {"provider_id": provider.id}
-    )
+    transition(session, order, "assign", resting_state(order), actor, {"provider_id": provider.id})
     plan_reminder(session, order, reminder_hours)
     return order

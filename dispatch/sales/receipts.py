@@ -117,9 +117,7 @@ def accept(
     return receipt, False
 
 
-def by_key(
-    session: Session, user_id: int | None, key: str | None, request_hash: str
-) -> SaleReceipt | None:
+def by_key(session: Session, user_id: int | None, key: str | None, request_hash: str) -> SaleReceipt | None:
     """The receipt kept under this caller's Idempotency-Key; KeyReused if it was another request."""
     first = session.scalars(
         select(SaleReceipt).where(SaleReceipt.reported_by_id == user_id, SaleReceipt.idempotency_key == key)

@@ -24,8 +24,18 @@ from dispatch.telephony.gateway import (
 )
 
 __all__ = [
-    "WEBHOOK_PREFIX", "Gateway", "GatewayError", "RejectedError", "Schedule", "TransientError", "UncertainError",
-    "caller_number", "make_gateway", "rate_limit_key", "signing_token", "webhook_url",
+    "WEBHOOK_PREFIX",
+    "Gateway",
+    "GatewayError",
+    "RejectedError",
+    "Schedule",
+    "TransientError",
+    "UncertainError",
+    "caller_number",
+    "make_gateway",
+    "rate_limit_key",
+    "signing_token",
+    "webhook_url",
 ]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dispatch.audit import verdicts
 from dispatch.audit.callbacks.common import CS, _cfg, _lock, _lock_attempt, _next_seq, _note, _record
 from dispatch.audit.callbacks.effects import _apply
-from dispatch.audit.callbacks.heard import _keep_heard
+from dispatch.audit.callbacks.heard import _keep_heard, how_read
 from dispatch.models import (
     Callback,
     Channel,
@@ -116,6 +116,7 @@ def record_answer(
         answer=answer,
         channel=channel,
         attempt_id=attempt.id if attempt is not None and attempt.id else None,
+        heard=how_read(heard) if heard else None,
     )
 
 
@@ -130,6 +131,7 @@ def _resolve(
     answer: CustomerAnswer | None,
     channel: str,
     attempt_id: int | None,
+    heard: Mapping[str, Any] | None = None,
 ) -> str:
     before = callback.state
     callback.state = CS.RESOLVED.value
@@ -156,6 +158,7 @@ def _resolve(
         channel=channel,
         attempt_id=attempt_id,
         provider_id=callback.provider_id,
+        **({"heard": dict(heard)} if heard else {}),
     )
     _apply(session, callback, verdict, actor, now, settings)
     return verdict.value

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dispatch.audit.callbacks.common import _cfg, _lock_attempt
+from dispatch.audit import trail
+from dispatch.audit.callbacks.common import SYSTEM, _cfg, _lock_attempt
 from dispatch.audit.callbacks.escalation import _attempt_not_answered, next_contact
 from dispatch.models import (
     ContactAttempt,
@@ -28,12 +29,37 @@ def _keep_heard(attempt: ContactAttempt, heard: Mapping[str, Any]) -> None:
         attempt.language = str(heard["language"])
 
 
+def how_read(heard: Mapping[str, Any]) -> dict[str, Any]:
+    """What the audit trail keeps of an answer heard: how it came and how it was read, never the
+    customer's words (those stay on the attempt, where erasure reaches them)."""
+    reading = str(heard.get("reading") or "")
+    return {
+        "question": heard.get("question"),
+        "input": heard.get("input"),
+        "read_as": reading.split(":", 1)[0] or None,
+        "confidence": heard.get("confidence"),
+        "result": heard.get("result"),
+    }
+
+
+def _heard_event(session: Session, attempt: ContactAttempt, heard: Mapping[str, Any]) -> None:
+    trail.record(
+        session,
+        SYSTEM,
+        "callback",
+        attempt.callback_id,
+        "answer_heard",
+        data={"work_order_id": attempt.callback.work_order_id, "attempt_id": attempt.id, **how_read(heard)},
+    )
+
+
 def hear(session: Session, attempt_id: int, heard: Mapping[str, Any]) -> None:
     """Keep one answer heard on an attempt that goes on (the claim before the rating, a first try)."""
     attempt = _lock_attempt(session, attempt_id)
     if attempt is None:
         raise NotFound(f"attempt {attempt_id} not found")
     _keep_heard(attempt, heard)
+    _heard_event(session, attempt, heard)
     session.flush()
 
 
@@ -56,6 +82,7 @@ def answer_unclear(
     if attempt is None:
         raise NotFound(f"attempt {attempt_id} not found")
     _keep_heard(attempt, heard)
+    _heard_event(session, attempt, heard)
     if final is None:
         same = [
             h for h in attempt.heard if h.get("question") == heard.get("question") and not h.get("result")

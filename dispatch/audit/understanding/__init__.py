@@ -40,6 +40,20 @@ from dispatch.audit.understanding.reader import Reading, key_pressed, language_o
 from dispatch.platform.languages import ENGLISH, LANGUAGES, MANDARIN
 
 __all__ = [
-    "CONFIRM", "DENY", "ENGLISH", "LANGUAGES", "MANDARIN", "NOT_RESCHEDULE", "NOT_SATISFIED", "QUESTIONS",
-    "RESCHEDULE", "Reading", "SATISFIED", "UNCLEAR", "VERY_SATISFIED", "key_pressed", "language_of", "read",
+    "CONFIRM",
+    "DENY",
+    "ENGLISH",
+    "LANGUAGES",
+    "MANDARIN",
+    "NOT_RESCHEDULE",
+    "NOT_SATISFIED",
+    "QUESTIONS",
+    "RESCHEDULE",
+    "Reading",
+    "SATISFIED",
+    "UNCLEAR",
+    "VERY_SATISFIED",
+    "key_pressed",
+    "language_of",
+    "read",
 ]
