@@ -25,7 +25,8 @@ def csrf_token(client, path: str = "/") -> str:
     return found.group(1)
 
 
-def login(client, name: str, password: str = PASSWORD, **extra: str):
+def login(client, name: str, password: str = PASSWORD, *, environ_base: dict | None = None, **extra: str):
     """Post the login form as a browser would (its CSRF token included); returns the response."""
     token = csrf_token(client)
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": token, **extra})
+    data = {"name": name, "password": password, "csrf_token": token, **extra}
+    return client.post("/login", data=data, environ_base=environ_base or {})
