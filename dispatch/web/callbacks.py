@@ -386,8 +386,14 @@ def renew(callback_id: int) -> ResponseReturnValue:
         db().rollback()
         callback = _load(callback_id)
         problem = exc.message
+    now = utcnow()
     html = render_template(
-        "web/callbacks/_lease.html", callback=callback, agent_tz=_tz(), problem=problem, now=utcnow()
+        "web/callbacks/_lease.html",
+        callback=callback,
+        agent_tz=_tz(),
+        today=now.astimezone(ZoneInfo(_tz())).date(),
+        problem=problem,
+        now=now,
     )
     if not is_htmx():
         if problem:

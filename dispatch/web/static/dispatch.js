@@ -1,5 +1,6 @@
 // Dispatch's own script for its pages (no inline scripts: the Content-Security-Policy forbids them).
 // - The login form carries the browser's time zone: the agent's "today" is their own day.
+// - A form sent back with errors puts the focus on the first field to fix.
 // - Keyboard shortcuts: an element with data-key="x" is chosen (a radio) or pressed (a button)
 //   when x is typed outside a text field; Enter saves the form the focus is in (its [data-enter]
 //   button), Shift+Enter presses its [data-shift-enter] button ("save and next").
@@ -15,6 +16,9 @@
     document.querySelectorAll("[data-browser-time-zone]").forEach(function (field) {
       field.value = zone;
     });
+    // A form sent back with errors: the first field to fix gets the focus (and is scrolled to).
+    var invalid = document.querySelector(".invalid input:not([type=hidden])");
+    if (invalid) invalid.focus();
   });
 
   function typing(el) {
