@@ -197,6 +197,12 @@ def test_an_agent_presses_next_and_records_nobody_came(server, open_page, team, 
     expect(page.get_by_text("because the customer was not at home")).to_be_visible()
     expect(page.locator("#live")).to_contain_text("you until")
     shoot(page, "04-console-card")
+    # "Hold it longer" is an htmx POST: it carries the CSRF token as a header (hx-headers).
+    with page.expect_response(lambda r: r.url.endswith(f"/callbacks/{cb_id}/renew")) as renewed:
+        page.get_by_role("button", name="Hold it longer").click()
+    assert renewed.value.status == 200
+    expect(page.locator("#lease")).to_contain_text("You hold this callback until")
+    page.get_by_role("radio", name="Yes, I was not at home").focus()
 
     page.keyboard.press("Enter")  # nothing chosen yet: the field says so, nothing is saved
     expect(page.get_by_text("Choose what the customer said happened")).to_be_visible()
