@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from flask import Flask
@@ -10,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dispatch.audit.trail import make_session_factory
 from dispatch.platform import logs
-from dispatch.platform.config import load_settings
+from dispatch.platform.config import check_secret_key, load_settings
 from dispatch.platform.db import make_engine
 
 
@@ -18,10 +19,16 @@ def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -
     """Build the app from settings (defaults < TOML file < environment < `config`).
 
     `webhooks=False` (the operator command) lets it start without the simulator's signing secret;
-    its webhooks then refuse every request.
+    its webhooks then refuse every request. It may start without SECRET_KEY too: its page sessions
+    then last as long as the process (a random key of its own).
     """
     settings = load_settings(config, webhooks=webhooks)
-    app = Flask(__name__)
+    if webhooks:
+        check_secret_key(settings)  # the pages' sessions are signed with it
+    elif not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = secrets.token_urlsafe(32)
+    # No app-wide static folder: the pages serve their own files and the npm libraries (dispatch/web).
+    app = Flask(__name__, static_folder=None)
     app.config.update(settings)
     app.config.update(
         API_TITLE="Dispatch",
@@ -30,7 +37,10 @@ def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        # flask-smorest appends the file names (swagger-ui-bundle.js, ...) to this URL: the
+        # pinned swagger-ui-dist from npm, served by the app (dispatch/web/assets.py), no CDN.
+        OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui/",
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},  # never sends the document anywhere
         JSON_SORT_KEYS=False,
     )
     logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -46,7 +56,17 @@ def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -
     app.extensions["dispatch.engine"] = engine
     app.extensions["dispatch.sessions"] = make_session_factory(engine)
 
-    from dispatch.api import init_api
+    from dispatch.api import IdConverter, init_api
+    from dispatch.web import init_web
 
+    app.url_map.converters["int"] = IdConverter  # before any route (pages included) is added
+
+    # The pages first: their swagger_ui.html (no inline script, as the Content-Security-Policy
+    # demands) is found before flask-smorest's own template of the same name.
+    csrf = init_web(app)
+    pages = set(app.blueprints)
     init_api(app)
+    # The API takes bearer tokens, never the session cookie, so it needs no CSRF token.
+    for name in set(app.blueprints) - pages:
+        csrf.exempt(app.blueprints[name])
     return app

@@ -1,10 +1,13 @@
-"""Users and bearer tokens. Tokens are random; only their SHA-256 is stored."""
+"""Users, bearer tokens and the pages' passwords. Tokens are random; only their SHA-256 is
+stored. Passwords are stored only as argon2 hashes."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
@@ -119,5 +122,85 @@ def authenticate(session: Session, token: str) -> Actor | None:
         return None
     row = session.connection().execute(_AUTHENTICATE, {"digest": _digest(token)}).first()
     if row is None:
+        return None
+    return Actor(user_id=row.id, role=row.role, provider_id=row.provider_id, name=row.name)
+
+
+# --- the pages' passwords ------------------------------------------------------------------------
+
+# argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: 64 MiB, 3 passes).
+_HASHER = PasswordHasher()
+MIN_PASSWORD_LENGTH = 12
+_missing_user_hash: list[str] = []  # computed once: a user without a password costs the same time
+
+
+def generate_password() -> str:
+    """A new random password (20 characters, 120 bits), for the operator to hand over once."""
+    return secrets.token_urlsafe(15)
+
+
+def set_password(session: Session, actor: Actor, user: User, password: str) -> None:
+    """Store the argon2 hash of a new password (never the password); every page session of the
+    user ends, since each one is bound to the hash it logged in with."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid.field("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = _HASHER.hash(password)
+    session.flush()
+    trail.record(session, actor, "user", user.id, "password_set")
+
+
+def _usable(session: Session, user: User) -> bool:
+    if not user.active:
+        return False
+    if user.provider_id is None:
+        return True
+    provider = session.get(Provider, user.provider_id)
+    return provider is not None and provider.active
+
+
+def check_password(session: Session, name: str, password: str) -> Actor | None:
+    """The actor who logs in with this name and password; None if either is wrong, or the user
+    (or its provider) is deactivated. The same work is done for a name that does not exist."""
+    user = session.scalars(select(User).where(User.name == name)).first()
+    if user is None or not user.password_hash:
+        if not _missing_user_hash:
+            _missing_user_hash.append(_HASHER.hash(secrets.token_urlsafe(16)))
+        _verify(_missing_user_hash[0], password)
+        return None
+    if not _verify(user.password_hash, password) or not _usable(session, user):
+        return None
+    if _HASHER.check_needs_rehash(user.password_hash):  # stronger parameters since it was set
+        user.password_hash = _HASHER.hash(password)
+    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, name=user.name)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_stamp(password_hash: str | None) -> str:
+    """A short digest of the stored hash, kept in a page session: a new password ends old sessions."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
+_SESSION_USER = (
+    select(User.id, User.role, User.provider_id, User.name, User.password_hash)
+    .outerjoin(Provider, Provider.id == User.provider_id)
+    .where(
+        User.id == bindparam("user_id"),
+        User.active.is_(True),
+        or_(User.provider_id.is_(None), Provider.active.is_(True)),
+    )
+)
+
+
+def session_actor(session: Session, user_id: int, stamp: str) -> Actor | None:
+    """The actor of a page session, checked on every request: None once the user or its provider
+    is deactivated, or the password was changed since the session began."""
+    row = session.connection().execute(_SESSION_USER, {"user_id": user_id}).first()
+    if row is None or not row.password_hash or not secrets.compare_digest(password_stamp(row.password_hash), stamp):
         return None
     return Actor(user_id=row.id, role=row.role, provider_id=row.provider_id, name=row.name)

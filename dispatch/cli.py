@@ -62,7 +62,7 @@ def load_reference(folder: Path) -> None:
 
 @main.group()
 def user() -> None:
-    """Users: create, list, deactivate, activate."""
+    """Users: create, list, deactivate, activate, password."""
 
 
 @user.command("create")
@@ -117,6 +117,28 @@ def user_deactivate(name: str) -> None:
 def user_activate(name: str) -> None:
     """Activate a deactivated user again: its tokens that were not revoked work again."""
     _set_active(name, True)
+
+
+@user.command("password")
+@click.argument("name")
+@click.option(
+    "--stdin", "from_stdin", is_flag=True, help="Read the new password from standard input instead"
+)
+def user_password(name: str, from_stdin: bool) -> None:
+    """Set the password a user logs in to the pages with: a new random one, printed once, or one
+    read from standard input (--stdin). The user's page sessions end at once."""
+    password = sys.stdin.readline().rstrip("\r\n") if from_stdin else auth.generate_password()
+    with _session() as session:
+        try:
+            found = auth.find_user(session, name)
+            auth.set_password(session, OPERATOR, found, password)
+        except DomainError as exc:
+            _fail(exc)
+        session.commit()
+    if from_stdin:
+        click.echo(f"password of {name} set")
+    else:
+        click.echo(password)
 
 
 @main.group()

@@ -130,11 +130,11 @@ class Client:
 
 
 def read_tokens(path: Path) -> dict[str, str]:
-    """The demo users' tokens from scripts/run's tokens file (name<TAB>token lines)."""
+    """The demo users' tokens from scripts/run's tokens file (name<TAB>token[<TAB>password] lines)."""
     tokens = {}
     for line in path.read_text().splitlines():
         if line and not line.startswith("#") and "\t" in line:
-            name, token = line.split("\t", 1)
+            name, token = line.split("\t")[:2]
             tokens[name.strip()] = token.strip()
     return tokens
 

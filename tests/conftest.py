@@ -27,6 +27,10 @@ REDIS = os.environ.get("DISPATCH_TEST_REDIS", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:8]
 # The simulated phone network's webhook signing key for this test run (each installation has its own).
 SIGNING_SECRET = secrets.token_urlsafe(32)
+# The pages' session key for this test run. Also in the environment, so that every app a test
+# builds with settings of its own (and every process it starts) has one, as scripts/run gives it.
+SECRET_KEY = secrets.token_urlsafe(32)
+os.environ.setdefault("DISPATCH_SECRET_KEY", SECRET_KEY)
 
 
 def _admin_conninfo() -> str:
@@ -62,6 +66,7 @@ def settings(database_url) -> dict:
         "QUEUE_PREFIX": f"test-{RUN_ID}",
         "TELEPHONY_BACKEND": "simulator",
         "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
+        "SECRET_KEY": SECRET_KEY,
         # User ids restart in every test, so per-caller counts would carry over between tests;
         # the tests about rate limits set their own limits and key prefix.
         "RATE_LIMIT_SALES": "",

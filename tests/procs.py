@@ -29,6 +29,8 @@ WORKER_CLASS = "dispatch.jobs.worker.DispatchWorker"
 # The webhook signing secret of the private installations a test run starts (a random one per run,
 # the same for all of them, so that an API and a worker started apart still agree).
 SIGNING_SECRET = secrets.token_urlsafe(32)
+# Their pages' session key, the same way.
+SECRET_KEY = secrets.token_urlsafe(32)
 
 
 def free_port() -> int:
@@ -120,7 +122,7 @@ def children(pid: int) -> list[int]:
 def isolated_env(tmp_path: Path, name: str, **settings: str) -> dict[str, str]:
     """Environment for a process of a private installation: no DISPATCH_* from the caller, an empty
     config file (never a developer's config.toml), its own queue prefix, and `settings` as
-    DISPATCH_<KEY> (per-caller rate limits off and the run's signing secret, unless given)."""
+    DISPATCH_<KEY> (per-caller rate limits off, the run's signing secret and session key, unless given)."""
     config = tmp_path / f"{name}-empty.toml"
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
@@ -129,6 +131,7 @@ def isolated_env(tmp_path: Path, name: str, **settings: str) -> dict[str, str]:
         "RATE_LIMIT_CLOSE": "",
         "RATE_LIMIT_APPOINTMENTS": "",
         "SIMULATOR_SIGNING_SECRET": SIGNING_SECRET,
+        "SECRET_KEY": SECRET_KEY,
         **settings,
     }
     env.update({f"DISPATCH_{key}": str(value) for key, value in values.items()})

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "run"
-TOKEN_LINE = re.compile(r"^\s+(demo-[\w-]+)\s+(dsp_\S+)$", re.M)
+# "  demo-sales   dsp_...   <password for the pages>"
+TOKEN_LINE = re.compile(r"^\s+(demo-[\w-]+)\s+(dsp_\S+)\s+\S+$", re.M)
 
 
 def _env(tmp_path: Path, config: str = "") -> dict[str, str]:
@@ -108,11 +109,28 @@ def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path
         assert roles <= set(tokens) and "demo-provider-SPR-HEAT" in tokens
 
         saved = (var / "demo-tokens.txt").read_text()
-        assert dict(re.findall(r"^(demo-[\w-]+)\t(\S+)$", saved, re.M)) == tokens
+        assert dict(re.findall(r"^(demo-[\w-]+)\t(\S+)\t\S+$", saved, re.M)) == tokens
         assert stat.S_IMODE((var / "demo-tokens.txt").stat().st_mode) == 0o600
         # The installation's own webhook signing secret, generated on this first start.
         secret = (var / "simulator-signing-secret").read_text().strip()
         assert len(secret) >= 32 and stat.S_IMODE((var / "simulator-signing-secret").stat().st_mode) == 0o600
+
+        # The pages: the session key generated once (private), and a printed password signs in.
+        key = (var / "secret-key").read_text().strip()
+        assert len(key) >= 32 and stat.S_IMODE((var / "secret-key").stat().st_mode) == 0o600
+        passwords = dict(re.findall(r"^(demo-[\w-]+)\t\S+\t(\S+)$", saved, re.M))
+        assert f"{base}/" in out and passwords["demo-callback"] in out
+        browser = requests.Session()
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', browser.get(f"{base}/", timeout=10).text)
+        assert csrf, "no CSRF token on the login page"
+        signed_in = browser.post(
+            f"{base}/login",
+            data={"name": "demo-callback", "password": passwords["demo-callback"], "csrf_token": csrf.group(1)},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert signed_in.status_code == 303 and signed_in.headers["Location"].endswith("/callbacks")
+        assert browser.get(f"{base}/callbacks", timeout=10).status_code == 200
 
         spec = requests.get(f"{base}/openapi.json", timeout=10).json()
         assert "/api/v1/sales" in spec["paths"]
@@ -155,6 +173,10 @@ def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path
         again = dict(TOKEN_LINE.findall(proc.output()))
         assert again == tokens
         assert (var / "simulator-signing-secret").read_text().strip() == secret
+        # The same session key: the page session survives the restart.
+        assert (var / "secret-key").read_text().strip() == key
+        page = browser.get(f"{base}/callbacks", allow_redirects=False, timeout=10)
+        assert page.status_code == 200 and "Callback console" in page.text
         listed = requests.get(
             f"{base}/api/v1/work-orders",
             headers={"Authorization": f"Bearer {again['demo-supervisor']}"},

@@ -140,6 +140,7 @@ def worker_settings(bench: Bench) -> dict[str, str]:
         "DISPATCH_QUEUE_PREFIX": os.environ["DISPATCH_QUEUE_PREFIX"],
         "DISPATCH_TELEPHONY_BACKEND": "simulator",
         "DISPATCH_SIMULATOR_SIGNING_SECRET": os.environ["DISPATCH_SIMULATOR_SIGNING_SECRET"],
+        "DISPATCH_SECRET_KEY": os.environ["DISPATCH_SECRET_KEY"],
         # One bench client stands for many shops and providers: lift the per-caller limits so
         # they do not answer 429, while their check (a Redis round trip) stays in the path.
         "DISPATCH_RATE_LIMIT_SALES": "100000000/minute",

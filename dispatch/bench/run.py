@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 DISPATCH_QUEUE_PREFIX=f"bench-{bench.run_id}",
                 DISPATCH_TELEPHONY_BACKEND="simulator",
                 DISPATCH_SIMULATOR_SIGNING_SECRET=secrets.token_urlsafe(32),  # this run's own
+                DISPATCH_SECRET_KEY=secrets.token_urlsafe(32),
             )
             seed(bench, db)
             port = free_port()

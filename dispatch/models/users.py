@@ -37,6 +37,8 @@ class User(Base):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The pages' login: an argon2 hash (dispatch.auth); NULL: this user cannot log in to the pages.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
 
 class ApiToken(Base):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +118,31 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_RISK_WINDOW_DAYS": 90,
     # Hours headquarters has to handle a complaint.
     "COMPLAINT_DEADLINE_HOURS": 72,
+    # --- the pages (dispatch/web) ---
+    # Signs the pages' session cookies. Each installation needs its own random one, kept secret
+    # (scripts/run generates it under var/); the API and pages refuse to start without it.
+    "SECRET_KEY": "",
+    # Send the session cookie over HTTPS only. Off for http://127.0.0.1; turn it on behind TLS.
+    "SESSION_COOKIE_SECURE": False,
+    # A page session ends after this many minutes without the person doing anything (the live
+    # list refreshing itself does not count).
+    "WEB_SESSION_IDLE_MINUTES": 30.0,
+    # Failed logins allowed (the `limits` notation) per account name and per address; past them
+    # every login, even with the right password, is refused with 429 until the window has passed.
+    "LOGIN_FAILURES_PER_ACCOUNT": "5/15 minutes",
+    "LOGIN_FAILURES_PER_ADDRESS": "20/15 minutes",
+    # Seconds between refreshes of the callback console's live list.
+    "WEB_LIVE_REFRESH_SECONDS": 5,
+    # Where the front-end libraries installed by `npm ci` are (the node_modules folder); empty:
+    # node_modules in the repository, beside the dispatch package.
+    "WEB_VENDOR_DIR": "",
 }
 
 ENV_PREFIX = "DISPATCH_"
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
 _FLOAT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, float)}
+_BOOL_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, bool)}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
 class ConfigError(RuntimeError):
@@ -158,10 +179,19 @@ def load_settings(overrides: dict[str, Any] | None = None, *, webhooks: bool = T
     for key in DEFAULTS:
         env = os.environ.get(ENV_PREFIX + key)
         if env is not None:
-            settings[key] = int(env) if key in _INT_KEYS else float(env) if key in _FLOAT_KEYS else env
+            settings[key] = _from_env(key, env)
     settings.update(overrides or {})
     check_settings(settings, webhooks=webhooks)
     return settings
+
+
+def _from_env(key: str, value: str) -> Any:
+    """An environment variable's text as the setting's type (the default's)."""
+    if key in _BOOL_KEYS:
+        if value.strip().lower() not in _TRUE | _FALSE:
+            raise ConfigError(f"{ENV_PREFIX}{key} must be true or false, not {value!r}")
+        return value.strip().lower() in _TRUE
+    return int(value) if key in _INT_KEYS else float(value) if key in _FLOAT_KEYS else value
 
 
 # A signing secret shorter than this is refused: it must be random, not a word someone could guess.
@@ -187,6 +217,24 @@ def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
             )
     if webhooks and backend == "simulator" and not settings.get("TWILIO_AUTH_TOKEN"):
         check_signing_secret(settings)  # (a Twilio auth token, when set, is the signing key)
+
+
+# A session key shorter than this is refused, for the same reason.
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def check_secret_key(settings: Mapping[str, Any]) -> None:
+    """The pages' session cookies are signed with SECRET_KEY: refuse to serve them without a good one."""
+    secret = str(settings.get("SECRET_KEY") or "")
+    if len(secret) >= MIN_SECRET_KEY_LENGTH:
+        return
+    problem = "is not set" if not secret else f"is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    raise ConfigError(
+        f"SECRET_KEY {problem}. The pages' login sessions are signed with it, so each installation "
+        "needs its own random one: scripts/run generates it under var/; otherwise set "
+        f"{ENV_PREFIX}SECRET_KEY to the output of `python3 -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'` for the web processes (the same one for all of them)"
+    )
 
 
 def check_signing_secret(settings: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from limits import parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
-from limits.strategies import FixedWindowRateLimiter
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from redis import Redis
 
 log = logging.getLogger(__name__)
@@ -91,3 +91,51 @@ class RequestRateLimit:
         except Exception as exc:  # noqa: BLE001 - Redis down must not turn Twilio away
             log.warning("webhook rate limit unavailable, allowing: %s", type(exc).__name__)
             return True
+
+
+class FailureThrottle:
+    """Failures counted per key in a moving window (e.g. failed logins per account and per
+    address); a key past its limit is refused until its oldest failure leaves the window.
+
+    `limits` maps a kind of key ("account", "address") to a limit in the `limits` notation
+    ("5/15 minutes"); an empty limit switches that kind off. Counts live in Redis, shared by
+    every process. While Redis cannot be reached, each process counts in its own memory instead
+    (a warning is logged): a throttle that let everything through would invite guessing.
+    """
+
+    def __init__(self, redis: Redis | None, limits: dict[str, str], prefix: str) -> None:
+        self.items = {kind: parse(spec) for kind, spec in limits.items() if spec.strip()}
+        self.namespace = prefix
+        self.shared = MovingWindowRateLimiter(redis_storage(redis, key_prefix=prefix)) if redis else None
+        self.local = MovingWindowRateLimiter(MemoryStorage())
+
+    def _each(self, keys: dict[str, str], use: Any) -> Any:
+        try:
+            return use(self.shared or self.local)
+        except Exception as exc:  # noqa: BLE001 - Redis away: count in this process
+            log.warning("login throttle store unavailable, counting in memory: %s", type(exc).__name__)
+            return use(self.local)
+
+    def blocked(self, keys: dict[str, str]) -> float | None:
+        """Seconds until these keys may try again, or None when none of them is over its limit."""
+
+        def check(limiter: MovingWindowRateLimiter) -> float | None:
+            wait = None
+            for kind, item in self.items.items():
+                if kind in keys and not limiter.test(item, self.namespace, kind, keys[kind]):
+                    stats = limiter.get_window_stats(item, self.namespace, kind, keys[kind])
+                    seconds = max(1.0, stats.reset_time - time.time())
+                    wait = max(wait or 0.0, seconds)
+            return wait
+
+        return self._each(keys, check)
+
+    def failed(self, keys: dict[str, str]) -> None:
+        """Count one failure against each key."""
+
+        def hit(limiter: MovingWindowRateLimiter) -> None:
+            for kind, item in self.items.items():
+                if kind in keys:
+                    limiter.hit(item, self.namespace, kind, keys[kind])
+
+        self._each(keys, hit)

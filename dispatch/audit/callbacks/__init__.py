@@ -81,7 +81,7 @@ WHERE EACH PART LIVES (every public function is re-exported here: callers write 
   effects.py     what a verdict does to the order, the provider and the complaints
   heard.py       what the robot heard; unclear answers
   optout.py      STOP / START
-  queue.py       the callback team's queue and leases
+  queue.py       the callback team's queue, leases (claim_next: the Next key), not reached, live list
   common.py      locks, audit records, outbox requests, the hand-over to the team
 """
 
@@ -111,18 +111,34 @@ from dispatch.audit.callbacks.planning import (
 )
 from dispatch.audit.callbacks.prompts import Prompt, prompt_for_attempt, sms_reply_target
 from dispatch.audit.callbacks.queue import (
+    CALL_LATER,
+    CALL_LATER_MAX_DAYS,
     HIGH_RISK_PROVIDER_BONUS,
+    NO_ANSWER,
+    NOT_REACHED_REASONS,
+    WRONG_NUMBER,
+    Board,
+    BoardRow,
     QueueItem,
+    agent_calls,
     answer_by_agent,
     claim,
+    claim_next,
     get_callback,
     human_queue,
+    my_lease,
+    not_reached,
     provider_contradiction_rates,
     release,
+    team_board,
 )
 from dispatch.audit.callbacks.sweep import SweepReport, plan_status_checks, sweep
 
 __all__ = [
+    "Board",
+    "BoardRow",
+    "CALL_LATER",
+    "CALL_LATER_MAX_DAYS",
     "CLAIM_PRIORITY",
     "COMPLETED_PRIORITY",
     "CS",
@@ -131,6 +147,8 @@ __all__ = [
     "FINAL",
     "HIGH_RISK_PROVIDER_BONUS",
     "JOB",
+    "NOT_REACHED_REASONS",
+    "NO_ANSWER",
     "NON_ANSWER_STATUSES",
     "OPEN",
     "Prompt",
@@ -138,6 +156,8 @@ __all__ = [
     "SMS_OUT_STATUSES",
     "SYSTEM",
     "SweepReport",
+    "WRONG_NUMBER",
+    "agent_calls",
     "answer_by_agent",
     "answer_unclear",
     "attempt_failed",
@@ -145,12 +165,15 @@ __all__ = [
     "attempt_placed",
     "attempt_status",
     "claim",
+    "claim_next",
     "dial_target",
     "get_callback",
     "hear",
     "human_queue",
     "is_opted_out",
+    "my_lease",
     "next_contact",
+    "not_reached",
     "opt_in",
     "opt_out",
     "plan_for_visit",
@@ -163,4 +186,5 @@ __all__ = [
     "sms_reply_target",
     "start_attempt",
     "sweep",
+    "team_board",
 ]

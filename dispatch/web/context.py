@@ -1,0 +1,57 @@
+"""Request-scoped helpers of the pages: the database session, the signed-in person, settings."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+from typing import Any
+
+from flask import current_app, g
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch.platform.actors import Actor
+
+log = logging.getLogger(__name__)
+
+
+def sessions() -> sessionmaker[Session]:
+    """The app's session factory."""
+    return current_app.extensions["dispatch.sessions"]
+
+
+def db() -> Session:
+    """The request's database session, opened on first use and closed at teardown."""
+    if "web_db" not in g:
+        g.web_db = sessions()()
+    return g.web_db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    """Roll back anything uncommitted and give the connection back; never raises."""
+    session: Session | None = g.pop("web_db", None)
+    if session is None:
+        return
+    try:
+        session.close()
+    except DBAPIError as exc:
+        log.warning("database connection lost after the page was made: %s", type(exc.orig or exc).__name__)
+        with suppress(DBAPIError):
+            session.invalidate()
+
+
+def person() -> Actor | None:
+    """The signed-in person, checked against the database on this request (security.load_person)."""
+    return g.get("web_actor")
+
+
+def actor() -> Actor:
+    """The signed-in person, in a view that requires one."""
+    found = person()
+    assert found is not None, "a view that needs a person is wrapped in security.signed_in"
+    return found
+
+
+def setting(name: str) -> Any:
+    """One configuration value."""
+    return current_app.config[name]
