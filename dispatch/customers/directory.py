@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, union
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -102,3 +105,65 @@ def find_or_create(
             raise
         return existing, False
     return customer, True
+
+
+LOOKUP_LIMIT = 20
+_NOT_DIALLED = re.compile(r"[\s().+\-/]")
+
+
+@dataclass
+class Found:
+    """One customer of a forgiving lookup, with enough to tell them apart from namesakes."""
+
+    customer: Customer
+    units: int
+    latest_state: str | None
+    latest_order_id: int | None
+
+
+def lookup(session: Session, text: str, *, limit: int = LOOKUP_LIMIT) -> list[Found]:
+    """Customers for what a hotline agent typed: any 4+ consecutive digits of the phone number,
+    or words (any order, any letter case) each found in the name, the address or the city."""
+    text = text.strip()
+    bare = _NOT_DIALLED.sub("", text)
+    query = select(Customer).join(City, Customer.city_id == City.id)
+    if bare.isdigit():
+        if len(bare) < 4:
+            return []
+        # E.164 is stored without spaces: the digits typed are a run inside it.
+        query = query.where(Customer.phone.like(f"%{bare}%"))
+    else:
+        words = text.split()
+        if len(text) < 2 or not words:
+            return []
+        for word in words[:6]:
+            pattern = _like(word)
+            query = query.where(
+                or_(
+                    func.lower(Customer.name).like(pattern, escape="\\"),
+                    func.lower(Customer.address).like(pattern, escape="\\"),
+                    func.lower(City.name).like(pattern, escape="\\"),
+                )
+            )
+    customers = list(session.scalars(query.order_by(Customer.name, Customer.id).limit(limit)))
+    ids = [c.id for c in customers]
+    counted = (
+        select(Unit.customer_id, func.count()).where(Unit.customer_id.in_(ids)).group_by(Unit.customer_id)
+    )
+    units = {customer_id: count for customer_id, count in session.execute(counted).tuples()}
+    latest: dict[int, tuple[int, str]] = {}
+    for customer_id, order_id, state in session.execute(
+        select(WorkOrder.customer_id, WorkOrder.id, WorkOrder.state)
+        .where(WorkOrder.customer_id.in_(ids))
+        .order_by(WorkOrder.id)
+    ).tuples():
+        latest[customer_id] = (order_id, state)  # ordered by id: the last one wins
+    return [
+        Found(
+            customer=c,
+            units=units.get(c.id, 0),
+            latest_order_id=latest[c.id][0] if c.id in latest else None,
+            latest_state=latest[c.id][1] if c.id in latest else None,
+        )
+        for c in customers
+    ]

@@ -20,6 +20,19 @@ from dispatch.orders.machine import OPEN_STATES
 from dispatch.platform.actors import Actor
 from dispatch.platform.errors import Conflict, Invalid
 
+# What a caller's fault is filed under (repeat repairs are matched by unit and category).
+FAULT_CATEGORIES = (
+    "no_hot_water",
+    "leak",
+    "ignition",
+    "error_code",
+    "noise",
+    "pressure",
+    "electrical",
+    "water_quality",
+    "other",
+)
+
 
 def open_repair(
     session: Session,

@@ -186,7 +186,9 @@ def attempts(callback: Callback, tz: str) -> list[AttemptView]:
             confidence = h.get("confidence")
             heard.append(
                 {
-                    "input": {"dtmf": "keys", "speech": "spoken", "sms": "text"}.get(h.get("input"), h.get("input")),
+                    "input": {"dtmf": "keys", "speech": "spoken", "sms": "text"}.get(
+                        h.get("input"), h.get("input")
+                    ),
                     "text": h.get("text"),
                     "confidence": f"{round(float(confidence) * 100)}%" if confidence is not None else None,
                     "reading": h.get("reading"),
@@ -250,3 +252,25 @@ def day_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     return start, end
+
+
+# --- the hotline desk ----------------------------------------------------------------------------
+
+FAULTS = {
+    "no_hot_water": "No hot water",
+    "leak": "Leak",
+    "ignition": "Does not ignite",
+    "error_code": "Shows an error code",
+    "noise": "Noise",
+    "pressure": "Pressure",
+    "electrical": "Electrical",
+    "water_quality": "Water quality",
+    "other": "Other",
+}
+
+
+def masked_phone(e164: str) -> str:
+    """Enough of a number to tell customers apart in a list, not the whole of it."""
+    if len(e164) < 8:
+        return e164
+    return f"{e164[:2]} ··· {e164[-4:]}"

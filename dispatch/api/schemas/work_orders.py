@@ -9,18 +9,7 @@ from dispatch.api.schemas.common import ID_RANGE, DayOrDateTime, PageOut, PageQu
 from dispatch.api.schemas.evidence import CallbackOut, ComplaintOut
 from dispatch.api.schemas.sales import UnitOut, WorkOrderSummaryOut
 from dispatch.models import NotCompletedReason, OrderKind, OrderState, Outcome
-
-FAULT_CATEGORIES = (
-    "no_hot_water",
-    "leak",
-    "ignition",
-    "error_code",
-    "noise",
-    "pressure",
-    "electrical",
-    "water_quality",
-    "other",
-)
+from dispatch.orders.repairs import FAULT_CATEGORIES
 
 
 class EventOut(ma.Schema):

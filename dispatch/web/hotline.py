@@ -1,0 +1,467 @@
+"""The hotline desk (role agent): find a customer as you type, see the whole card, and key in a
+phoned-in sale, book or move an appointment, open a repair or cancel an order. Views are thin:
+each action is one call of the same domain function as the API's."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, time
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from dispatch.audit import scheduling
+from dispatch.customers import directory
+from dispatch.models import City, Customer, ProductModel, Role, Unit, utcnow
+from dispatch.orders import booking, queries, repairs
+from dispatch.orders.machine import OPEN_STATES
+from dispatch.platform import idempotency
+from dispatch.platform.errors import Conflict, DomainError, Invalid, NotFound
+from dispatch.reference.catalogue import list_rows
+from dispatch.sales import intake
+from dispatch.web import present
+from dispatch.web.blueprint import bp
+from dispatch.web.context import actor, db, sessions, setting
+from dispatch.web.security import is_htmx, signed_in
+
+DESK = Role.AGENT.value
+TEXT_MAX = 2000
+
+# --- finding a customer ------------------------------------------------------------------------------
+
+
+@bp.get("/hotline")
+@signed_in(DESK)
+def hotline() -> ResponseReturnValue:
+    """The desk: one search box (phone digits, name words, address or city), results as you type."""
+    q = request.args.get("q", "").strip()[:120]
+    found = directory.lookup(db(), q) if q else []
+    page = render_template("web/hotline/desk.html", q=q, found=found)
+    db().rollback()
+    return page
+
+
+@bp.get("/hotline/search")
+@signed_in(DESK)
+def search() -> ResponseReturnValue:
+    """The results for what was typed (htmx swaps them in); a whole page without htmx."""
+    if not is_htmx():
+        return redirect(url_for("web.hotline", q=request.args.get("q", "")))
+    q = request.args.get("q", "").strip()[:120]
+    html = render_template("web/hotline/_results.html", q=q, found=directory.lookup(db(), q) if q else [])
+    db().rollback()
+    return html
+
+
+# --- the customer's card -----------------------------------------------------------------------------
+
+
+def _customer(customer_id: int) -> Customer:
+    try:
+        return directory.get_card(db(), customer_id)
+    except NotFound:
+        abort(404)
+
+
+def _card(
+    customer_id: int,
+    status: int = 200,
+    *,
+    forms: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, dict[str, str]] | None = None,
+    problem: str | None = None,
+) -> ResponseReturnValue:
+    """The card with one form per action; `forms`/`errors` keyed by form ("book-12", "repair-3")."""
+    customer = _customer(customer_id)
+    tz = customer.city.timezone
+    language = customer.language or customer.city.language
+    page = render_template(
+        "web/hotline/card.html",
+        customer=customer,
+        tz=tz,
+        local_now=scheduling.local_time(utcnow(), tz),
+        language=present.LANGUAGES.get(language, language),
+        open_states={s.value for s in OPEN_STATES},
+        bookable={"pending", "booked"},
+        forms=forms or {},
+        errors=errors or {},
+        problem=problem,
+        form_key=secrets.token_urlsafe(16),
+        faults=present.FAULTS,
+        fault_choices=repairs.FAULT_CATEGORIES,
+    )
+    db().rollback()
+    return page, status
+
+
+@bp.get("/hotline/customers/<int:customer_id>")
+@signed_in(DESK)
+def customer_card(customer_id: int) -> ResponseReturnValue:
+    """Everything about one customer: units, every order with its history, language, local time."""
+    return _card(customer_id)
+
+
+# --- one-time forms (a double-submitted form does nothing twice) -------------------------------------
+
+
+def _once(fields: dict[str, Any], back: str) -> tuple[str | None, ResponseReturnValue | None]:
+    """The stored outcome of this form's first submission to replay, else the key to complete."""
+    form_key = request.form.get("form_key", "")
+    if not form_key or len(form_key) > 64:
+        return None, None
+    key = f"web-form:{form_key}"
+    try:
+        replay = idempotency.claim(
+            sessions(),
+            actor().user_id or 0,
+            key,
+            idempotency.request_fingerprint(request.method, request.path, fields),
+            lease_seconds=int(setting("IDEMPOTENCY_LEASE_SECONDS")),
+            ttl_hours=int(setting("IDEMPOTENCY_TTL_HOURS")),
+        )
+    except DomainError:  # still being saved, or the same key with other values
+        flash("That form was already sent; it was saved once.", "notice")
+        return None, redirect(back, 303)
+    if replay is not None:
+        body = replay.body or {}
+        if body.get("message"):
+            flash(str(body["message"]), "success")
+        return None, redirect(str(body.get("location") or back), 303)
+    return key, None
+
+
+def _done(key: str | None, location: str, message: str) -> ResponseReturnValue:
+    """Remember the outcome under the form's key, commit, and go to `location`."""
+    if key is not None:
+        idempotency.complete(db(), actor().user_id or 0, key, 303, {"location": location, "message": message})
+    db().commit()
+    flash(message, "success")
+    return redirect(location, 303)
+
+
+def _give_back(key: str | None) -> None:
+    db().rollback()
+    if key is not None:
+        idempotency.release(sessions(), actor().user_id or 0, key)
+
+
+def _field_errors(exc: DomainError, names: dict[str, str], fallback: str) -> dict[str, str]:
+    """The domain's dotted field paths as this form's field names (unknown ones on `fallback`)."""
+    out: dict[str, str] = {}
+    for path, messages in exc.fields.items():
+        name = names.get(path, fallback)
+        out[name] = "; ".join([out[name], *messages] if name in out else messages)
+    return out or {fallback: exc.message}
+
+
+# --- appointments in the customer's local time --------------------------------------------------------
+
+
+def _window(form: dict[str, str], errors: dict[str, str], *, required: bool) -> booking.Window | None:
+    """A date and two wall-clock times (the customer's) as a Window of naive local times."""
+    if not (form["day"] or form["start"] or form["end"]):
+        if required:
+            errors["day"] = "Choose the day the customer wants."
+        return None
+    day = start = end = None
+    try:
+        day = date.fromisoformat(form["day"])
+    except ValueError:
+        errors["day"] = "Give a day, like 2026-12-03."
+    for name in ("start", "end"):
+        try:
+            value = time.fromisoformat(form[name])
+        except ValueError:
+            errors[name] = "Give a time, like 09:00."
+            continue
+        if name == "start":
+            start = value
+        else:
+            end = value
+    if day is None or start is None or end is None:
+        return None
+    # Naive: the domain reads them on the wall clock of the customer's city.
+    return booking.Window(datetime.combine(day, start), datetime.combine(day, end))
+
+
+WINDOW_FIELDS = {
+    "window.start": "start",
+    "window.end": "end",
+    "appointment.start": "start",
+    "appointment.end": "end",
+}
+
+
+@bp.post("/hotline/orders/<int:order_id>/appointment")
+@signed_in(DESK)
+def book(order_id: int) -> ResponseReturnValue:
+    """Book a pending order for a time window, or move a booked one (the customer's local time)."""
+    customer_id = _order_customer(order_id)
+    form = {name: request.form.get(name, "").strip() for name in ("day", "start", "end")}
+    name = f"book-{order_id}"
+    errors: dict[str, str] = {}
+    window = _window(form, errors, required=True)
+    if errors or window is None:
+        return _card(customer_id, 422, forms={name: form}, errors={name: errors})
+    back = url_for("web.customer_card", customer_id=customer_id)
+    key, replayed = _once(form, back)
+    if replayed is not None:
+        return replayed
+    try:
+        order = booking.book(
+            db(),
+            actor(),
+            order_id,
+            window,
+            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
+            sales_hours=setting("SALES_APPOINTMENT_HOURS"),
+        )
+        message = (
+            f"Order #{order.id} is booked for {present.when(order.appointment_start, order.city.timezone)}"
+            f"–{present.local(order.appointment_end, order.city.timezone):%H:%M} (customer's time)."
+        )
+        return _done(key, f"{back}#order-{order_id}", message)
+    except Invalid as exc:
+        _give_back(key)
+        errors = _field_errors(exc, WINDOW_FIELDS, "day")
+        return _card(customer_id, 422, forms={name: form}, errors={name: errors})
+    except Conflict as exc:
+        _give_back(key)
+        return _card(customer_id, 409, forms={name: form}, problem=f"Not booked: {exc.message}.")
+
+
+@bp.post("/hotline/orders/<int:order_id>/cancel")
+@signed_in(DESK)
+def cancel(order_id: int) -> ResponseReturnValue:
+    """Cancel an open order, with the customer's reason."""
+    customer_id = _order_customer(order_id)
+    form = {"reason": request.form.get("reason", "").strip()}
+    name = f"cancel-{order_id}"
+    errors = {}
+    if not form["reason"]:
+        errors["reason"] = "Say why the order is cancelled (the customer's words)."
+    elif len(form["reason"]) > 500:
+        errors["reason"] = f"At most 500 characters ({len(form['reason'])} now)."
+    if errors:
+        return _card(customer_id, 422, forms={name: form}, errors={name: errors})
+    back = url_for("web.customer_card", customer_id=customer_id)
+    key, replayed = _once(form, back)
+    if replayed is not None:
+        return replayed
+    try:
+        booking.cancel_order(db(), actor(), order_id, reason=form["reason"], settings=current_app.config)
+        return _done(key, f"{back}#order-{order_id}", f"Order #{order_id} is cancelled.")
+    except Conflict as exc:
+        _give_back(key)
+        return _card(customer_id, 409, forms={name: form}, problem=f"Not cancelled: {exc.message}.")
+
+
+def _order_customer(order_id: int) -> int:
+    """The customer of an order this agent may see; 404 otherwise."""
+    try:
+        return queries.get_order(db(), actor(), order_id).customer_id
+    except NotFound:
+        abort(404)
+
+
+@bp.post("/hotline/units/<int:unit_id>/repair")
+@signed_in(DESK)
+def repair(unit_id: int) -> ResponseReturnValue:
+    """Open a repair order for one of the customer's units: fault category and description."""
+    unit = db().get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    customer_id = unit.customer_id
+    form = {
+        "fault_category": request.form.get("fault_category", ""),
+        "fault_description": request.form.get("fault_description", "").strip(),
+    }
+    name = f"repair-{unit_id}"
+    errors = {}
+    if form["fault_category"] not in repairs.FAULT_CATEGORIES:
+        errors["fault_category"] = "Choose what kind of fault it is."
+    if not form["fault_description"]:
+        errors["fault_description"] = "Describe the fault in the customer's words."
+    elif len(form["fault_description"]) > TEXT_MAX:
+        errors["fault_description"] = f"At most {TEXT_MAX} characters ({len(form['fault_description'])} now)."
+    if errors:
+        return _card(customer_id, 422, forms={name: form}, errors={name: errors})
+    back = url_for("web.customer_card", customer_id=customer_id)
+    key, replayed = _once(form, back)
+    if replayed is not None:
+        return replayed
+    try:
+        order = repairs.open_repair(
+            db(),
+            actor(),
+            serial_number=None,
+            unit_id=unit_id,
+            fault_category=form["fault_category"],
+            fault_description=form["fault_description"],
+            appointment=None,
+            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
+            settings=current_app.config,
+        )
+        repeat = f" It repeats order #{order.repeat_of_id} (same fault)." if order.repeat_of_id else ""
+        message = (
+            f"Repair order #{order.id} is open ({present.STATES.get(order.state, order.state)}).{repeat}"
+        )
+        return _done(key, f"{back}#order-{order.id}", message)
+    except (Invalid, Conflict) as exc:
+        _give_back(key)
+        errors = _field_errors(exc, {"fault_category": "fault_category"}, "fault_description")
+        return _card(
+            customer_id, 409 if isinstance(exc, Conflict) else 422, forms={name: form}, errors={name: errors}
+        )
+
+
+# --- a phoned-in sale --------------------------------------------------------------------------------
+
+SALE_FIELDS = (
+    "name", "phone", "address", "city", "language", "shop", "salesperson", "sold_on",
+    "model", "serial_number", "service", "day", "start", "end",
+)  # fmt: skip
+SERVICES = [
+    ("delivery_installation", "Delivery and installation"),
+    ("installation", "Installation only"),
+    ("delivery", "Delivery only"),
+    ("none", "Nothing (registration only)"),
+]
+SALE_PATHS = {
+    "customer.name": "name",
+    "customer.phone": "phone",
+    "customer.address": "address",
+    "customer.city": "city",
+    "customer.language": "language",
+    "sold_at": "sold_on",
+    "items.0.model": "model",
+    "items.0.product_line": "model",
+    "items.0.serial_number": "serial_number",
+    **WINDOW_FIELDS,
+}
+
+
+def _sale_page(form: dict[str, str], errors: dict[str, str], status: int = 200) -> ResponseReturnValue:
+    page = render_template(
+        "web/hotline/sale.html",
+        form=form,
+        errors=errors,
+        cities=sorted(list_rows(db(), City), key=lambda c: c.name),
+        models=sorted(list_rows(db(), ProductModel), key=lambda m: m.code),
+        services=SERVICES,
+        languages=present.LANGUAGES,
+        form_key=secrets.token_urlsafe(16),
+    )
+    db().rollback()
+    return page, status
+
+
+@bp.get("/hotline/sale")
+@signed_in(DESK)
+def sale_form() -> ResponseReturnValue:
+    """The phoned-in sale form: empty for a new customer, or filled from a known one's card."""
+    form = {name: "" for name in SALE_FIELDS}
+    form["service"] = "delivery_installation"
+    customer_id = request.args.get("customer", type=int)
+    if customer_id is not None:
+        customer = _customer(customer_id)
+        form.update(
+            name=customer.name,
+            phone=customer.phone,
+            address=customer.address,
+            city=customer.city.name,
+            customer_id=str(customer.id),
+        )
+    return _sale_page(form, {})
+
+
+def _sold_at(text: str, errors: dict[str, str]) -> datetime:
+    """The day of the sale: today means now; an earlier day, its noon (the city's local time)."""
+    if not text:
+        return utcnow()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors["sold_on"] = "Give a day, like 2026-11-28 (or leave it empty for today)."
+        return utcnow()
+    if day == utcnow().date():
+        return utcnow()
+    return datetime.combine(day, time(12))  # naive: read in the customer's city by the domain
+
+
+@bp.post("/hotline/sale")
+@signed_in(DESK)
+def sale() -> ResponseReturnValue:
+    """Key in a sale phoned in by a shop: the same registration as the API's POST /sales."""
+    form = {name: request.form.get(name, "").strip() for name in SALE_FIELDS}
+    form["customer_id"] = request.form.get("customer_id", "").strip()
+    errors: dict[str, str] = {}
+    required = {
+        "name": "The customer's name.",
+        "phone": "The customer's phone number.",
+        "address": "Where the unit goes (street and number).",
+        "city": "Choose the customer's city.",
+        "shop": "Which shop sold it.",
+        "salesperson": "Who sold it (the name the shop gave).",
+        "model": "Choose the product model.",
+    }
+    for name, message in required.items():
+        if not form[name]:
+            errors[name] = message
+    limits = {"name": 160, "phone": 40, "address": 300, "shop": 160, "salesperson": 160, "serial_number": 80}
+    for name, limit in limits.items():
+        if len(form[name]) > limit:
+            errors[name] = f"At most {limit} characters ({len(form[name])} now)."
+    if form["language"] and form["language"] not in present.LANGUAGES:
+        errors["language"] = "Choose a language, or the city's."
+    if form["service"] not in dict(SERVICES):
+        errors["service"] = "Choose what the customer needs."
+    sold_at = _sold_at(form["sold_on"], errors)
+    window = _window(form, errors, required=False)
+    if errors:
+        return _sale_page(form, errors, 422)
+    service = form["service"]
+    customer = {
+        "name": form["name"],
+        "phone": form["phone"],
+        "address": form["address"],
+        "city": form["city"],
+    }
+    if form["language"]:
+        customer["language"] = form["language"]
+    item: dict[str, Any] = {
+        "model": form["model"],
+        "serial_number": form["serial_number"] or None,
+        "delivery": service in ("delivery", "delivery_installation"),
+        "installation": service in ("installation", "delivery_installation"),
+    }
+    report = intake.SaleReport(
+        shop=form["shop"],
+        salesperson=form["salesperson"],
+        sold_at=sold_at,
+        customer=customer,
+        items=[item],
+        appointment=window,
+    )
+    key, replayed = _once({k: v for k, v in form.items() if k != "sold_on"}, url_for("web.hotline"))
+    if replayed is not None:
+        return replayed
+    try:
+        result = intake.report_sale(
+            db(),
+            actor(),
+            report,
+            region=setting("DEFAULT_REGION"),
+            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
+        )
+        cust = result.sale.customer_id
+        orders = ", ".join(f"#{o.id} ({present.STATES.get(o.state, o.state)})" for o in result.work_orders)
+        who = "New customer registered. " if result.customer_created else ""
+        message = f"{who}Sale #{result.sale.id} keyed in" + (f": order {orders}." if orders else ".")
+        first = result.work_orders[0].id if result.work_orders else None
+        location = url_for("web.customer_card", customer_id=cust) + (f"#order-{first}" if first else "")
+        return _done(key, location, message)
+    except Invalid as exc:
+        _give_back(key)
+        return _sale_page(form, _field_errors(exc, SALE_PATHS, "name"), 422)
