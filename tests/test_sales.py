@@ -79,6 +79,16 @@ def test_unknown_city_is_a_422_naming_the_field(api):
     response = api.post("/api/v1/sales", "sales", sale_body(city="Atlantis"))
     assert response.status_code == 422
     assert "customer.city" in response.get_json()["errors"]
+    # ... and says where the list of cities is.
+    assert "GET /api/v1/cities" in response.get_json()["errors"]["customer.city"][0]
+
+
+@pytest.mark.parametrize("written", ["springfield", "SPRINGFIELD", " Springfield "])
+def test_a_city_in_another_letter_case_is_the_same_city(api, written):
+    sold = api.sale(city=written)
+    card = api.get(f"/api/v1/customers/{sold['customer_id']}", "agent").get_json()
+    assert card["city"] == "Springfield"
+    assert sold["work_orders"][0]["state"] == "pending"  # routed to Springfield's provider
 
 
 # --- more of capability 1 -----------------------------------------------------------------------

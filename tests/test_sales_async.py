@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from dispatch import auth
-from dispatch.models import AuditEvent, Sale, SaleReceipt, User, WorkOrder
+from dispatch.models import AuditEvent, Customer, Sale, SaleReceipt, User, WorkOrder
 from dispatch.platform.actors import Actor
 from dispatch.sales import receipts
 from tests.helpers import future_window, sale_body
@@ -95,6 +95,14 @@ def test_a_bad_sale_is_refused_at_once_naming_the_field_and_nothing_is_kept(
     assert response.status_code == 422, response.get_json()
     assert field in str(response.get_json()["errors"])
     assert count(session_factory, SaleReceipt) == 0
+
+
+def test_a_city_in_another_letter_case_is_accepted_and_registered(api, session_factory):
+    response = post_async(api, sale_body(city="springfield", serial="ASYNC-CASE"))
+    assert response.status_code == 202, response.get_json()
+    assert register(session_factory).registered == 1
+    with session_factory() as session:
+        assert session.scalars(select(Customer)).one().city.name == "Springfield"
 
 
 def test_a_serial_number_already_registered_is_refused_at_once(api, session_factory):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.audit import trail
@@ -66,6 +66,23 @@ class Catalogue:
             models={m.code: ModelRef(m.id, m.code, m.product_line_id, m.product_line.code) for m in models},
         )
 
+    def city(self, name: str) -> CityRef | None:
+        """The city of this name, written in any letter case ("springfield"); the exact spelling first."""
+        found = self.cities.get(name)
+        if found is None:
+            folded = name.strip().casefold()
+            found = next((c for c in self.cities.values() if c.name.casefold() == folded), None)
+        return found
+
+
+def find_city(session: Session, name: str) -> City | None:
+    """The city of this name, written in any letter case; the exact spelling first."""
+    exact = session.scalars(select(City).where(City.name == name)).first()
+    if exact is not None:
+        return exact
+    folded = name.strip().lower()
+    return session.scalars(select(City).where(func.lower(City.name) == folded).order_by(City.id)).first()
+
 
 def load_catalogue(session: Session) -> Catalogue:
     """Every city and product model (a few hundred rows: small enough to keep per process)."""
@@ -92,7 +109,7 @@ class CatalogueCache:
             if (
                 catalogue is None
                 or time.monotonic() - self._loaded_at > self._ttl
-                or city not in catalogue.cities
+                or catalogue.city(city) is None
                 or any(code not in catalogue.models for code in models)
             ):
                 catalogue = self._catalogue = self._load()

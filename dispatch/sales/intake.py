@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from dispatch.audit import trail
 from dispatch.customers import directory
 from dispatch.models import (
-    City,
     OrderKind,
     ProductModel,
     Role,
@@ -29,7 +28,7 @@ from dispatch.orders.booking import Window, aware, new_order, resolve_window
 from dispatch.platform import phones
 from dispatch.platform.actors import Actor
 from dispatch.platform.errors import Invalid
-from dispatch.reference.catalogue import Catalogue
+from dispatch.reference.catalogue import Catalogue, find_city
 
 
 @dataclass(frozen=True)
@@ -100,11 +99,16 @@ def _kind(delivery: bool, installation: bool) -> OrderKind | None:
     return None
 
 
+def unknown_city(name: str) -> str:
+    """The message for a city that is not in the reference list, saying where the list is."""
+    return f"unknown city {name!r}: the known cities are listed by GET /api/v1/cities"
+
+
 def check_report(report: SaleReport, catalogue: Catalogue, *, region: str, now: datetime) -> CheckedSale:
     """Check a sale against the catalogue, without the database; Invalid names the bad field."""
-    city = catalogue.cities.get(report.customer["city"])
+    city = catalogue.city(report.customer["city"])
     if city is None:
-        raise Invalid.field("customer.city", f"unknown city {report.customer['city']!r}")
+        raise Invalid.field("customer.city", unknown_city(report.customer["city"]))
     tz = ZoneInfo(city.timezone)
     sold_at = aware(report.sold_at, tz).astimezone(UTC)
     if sold_at > now + timedelta(minutes=5):
@@ -152,7 +156,7 @@ def report_sale(
     receipt_id: int | None = None,
 ) -> SaleResult:
     """Register the customer and units of a sale and open a work order per unit needing service."""
-    city = session.scalars(select(City).where(City.name == report.customer["city"])).first()
+    city = find_city(session, report.customer["city"])
     codes = {item["model"] for item in report.items}
     models = {m.code: m for m in session.scalars(select(ProductModel).where(ProductModel.code.in_(codes)))}
     checked = check_report(
