@@ -38,6 +38,14 @@ def test_find_by_part_of_the_name_ignoring_case(api, mary):
     assert _names(api.get("/api/v1/customers?name=zz", "agent")) == []
 
 
+def test_find_by_name_words_in_any_order_and_by_part_of_the_number(api, mary):
+    assert _names(api.get("/api/v1/customers?name=smith%20mary", "agent")) == ["Mary Smith"]
+    assert _names(api.get("/api/v1/customers?name=smith%20peter", "agent")) == []
+    assert _names(api.get("/api/v1/customers?phone=0199", "agent")) == ["Mary Smith"]
+    assert _names(api.get("/api/v1/customers?phone=555-01", "agent")) == ["Mary Smith", "Peter Jones"]
+    assert api.get("/api/v1/customers?phone=abcd", "agent").status_code == 422  # still not a number
+
+
 def test_find_by_part_of_the_address_also_matches_an_install_address(api, mary):
     assert _names(api.get("/api/v1/customers?address=elm%20st", "agent")) == ["Mary Smith"]
     # The cabin is only a unit's address, not the customer's own.

@@ -30,7 +30,8 @@ class Customers(MethodView):
     @blp.arguments(CustomerQuery, location="query", unknown=RAISE)
     @blp.response(200, CustomerListOut(many=True))
     def get(self, query):
-        """Find customers by exactly one of: phone (any format), part of the name, part of an address.
+        """Find customers by exactly one of: phone (any format, or any 4 or more consecutive digits
+        of it), the name's words (each one, in any order, any case), part of an address.
 
         At most 50 matches, by name.
         """

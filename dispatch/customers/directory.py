@@ -15,6 +15,8 @@ from dispatch.platform import phones
 from dispatch.platform.errors import Invalid, NotFound
 
 SEARCH_LIMIT = 50
+# What people type between the digits of a phone number.
+_NOT_DIALLED = re.compile(r"[\s().+\-/]")
 
 
 def _like(text: str) -> str:
@@ -31,7 +33,8 @@ def search(
     address: str | None = None,
     limit: int = SEARCH_LIMIT,
 ) -> list[Customer]:
-    """Customers matching exactly one criterion: phone (normalised), or part of name or address."""
+    """Customers matching exactly one criterion: phone (in any format, or any 4+ consecutive digits
+    of it), name (each word, in any order) or part of an address."""
     given = [k for k, v in (("phone", phone), ("name", name), ("address", address)) if v]
     if len(given) != 1:
         raise Invalid(
@@ -40,11 +43,17 @@ def search(
         )
     query = select(Customer)
     if phone:
-        query = query.where(Customer.phone == phones.normalise(phone, region))
+        bare = _NOT_DIALLED.sub("", phone)
+        whole = phones.try_normalise(phone, region)
+        if whole is None and bare.isdigit() and len(bare) >= 4:
+            query = query.where(Customer.phone.like(f"%{bare}%"))  # part of a number
+        else:
+            query = query.where(Customer.phone == (whole or phones.normalise(phone, region)))
     elif name:
         if len(name.strip()) < 2:
             raise Invalid.field("name", "give at least 2 characters")
-        query = query.where(func.lower(Customer.name).like(_like(name.strip()), escape="\\"))
+        for word in name.split()[:6]:  # every word, in any order
+            query = query.where(func.lower(Customer.name).like(_like(word), escape="\\"))
     else:
         assert address is not None
         if len(address.strip()) < 3:
@@ -108,7 +117,6 @@ def find_or_create(
 
 
 LOOKUP_LIMIT = 20
-_NOT_DIALLED = re.compile(r"[\s().+\-/]")
 
 
 @dataclass
