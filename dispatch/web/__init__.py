@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import Flask
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from dispatch.web import assets, callbacks, context, security, signin  # noqa: F401 - their routes register on bp
+from dispatch.web import assets, callbacks, context, portal, security, signin, supervise  # noqa: F401 - their routes register on bp
 from dispatch.web.blueprint import bp
 
 
