@@ -4,9 +4,9 @@ twice. The key is kept like an API Idempotency-Key; a second submission replays 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import flash, redirect, request
+from flask import Response, abort, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from dispatch.platform import idempotency
@@ -51,3 +51,13 @@ def give_back(key: str | None) -> None:
     db().rollback()
     if key is not None:
         idempotency.release(sessions(), actor().user_id or 0, key)
+
+
+def not_found(what: str) -> NoReturn:
+    """A page's 404 (also for another provider's order or complaint, so ids cannot be probed)."""
+    page = render_template(
+        "web/message.html",
+        title="Not found",
+        message=f"There is no {what} with this number that you may see.",
+    )
+    abort(Response(page, 404))

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from dispatch import visits
@@ -100,7 +100,7 @@ def _load(order_id: int) -> WorkOrder:
     try:
         return queries.order_detail(db(), actor(), order_id)
     except NotFound:
-        abort(404)
+        once.not_found("order")
 
 
 def _installers() -> list[Installer]:
@@ -230,7 +230,7 @@ def _complaint(complaint_id: int) -> tuple[Complaint, Callback | None]:
         complaint = complaints.complaint_detail(db(), actor(), complaint_id)
         return complaint, complaints.complaint_answer(db(), actor(), complaint_id)
     except NotFound:
-        abort(404)
+        once.not_found("complaint")
 
 
 @bp.get("/portal/complaints")
@@ -240,7 +240,9 @@ def portal_complaints() -> ResponseReturnValue:
     items, total = complaints.list_complaints(
         db(), actor(), complaints.ComplaintFilter(), page=1, per_page=100
     )
-    page = render_template("web/portal/complaints.html", items=items, total=total)
+    page = render_template(
+        "web/portal/complaints.html", items=items, total=total, my_tz=str(session.get("tz") or "UTC")
+    )
     db().rollback()
     return page
 

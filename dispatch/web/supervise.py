@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from dispatch.audit import complaints
@@ -41,7 +41,12 @@ def sv_complaints() -> ResponseReturnValue:
         db(), actor(), complaints.ComplaintFilter(status=status or None), page=1, per_page=200
     )
     page = render_template(
-        "web/supervise/complaints.html", items=items, total=total, status=status, statuses=STATUS_WORDS
+        "web/supervise/complaints.html",
+        items=items,
+        total=total,
+        status=status,
+        statuses=STATUS_WORDS,
+        my_tz=str(session.get("tz") or "UTC"),
     )
     db().rollback()
     return page
@@ -60,7 +65,7 @@ def _complaint_page(
         callback = complaints.complaint_answer(db(), actor(), complaint_id)
         order = queries.get_order(db(), actor(), complaint.work_order_id)
     except NotFound:
-        abort(404)
+        once.not_found("complaint")
     tz = order.city.timezone
     page = render_template(
         "web/supervise/complaint.html",
@@ -113,7 +118,7 @@ def sv_complaint_status(complaint_id: int) -> ResponseReturnValue:
         db().commit()
     except NotFound:
         once.give_back(key)
-        abort(404)
+        once.not_found("complaint")
     except Conflict as exc:
         once.give_back(key)
         return _complaint_page(complaint_id, 409, form=form, problem=f"Nothing was saved: {exc.message}.")
@@ -183,7 +188,7 @@ def sv_assign(order_id: int) -> ResponseReturnValue:
         db().commit()
     except NotFound:
         once.give_back(key)
-        abort(404)
+        once.not_found("order")
     except Conflict as exc:
         once.give_back(key)
         return _unassigned_page(
