@@ -265,3 +265,16 @@ def test_a_supervisor_assigns_orders_nobody_covers(client, api, session_factory)
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "assign")
         )
         assert assigned == 1
+
+
+def test_a_close_form_without_its_csrf_token_is_refused_and_closes_nothing(client, api, session_factory):
+    order = api.sale()["work_orders"][0]
+    _signed_in(client, session_factory, SPR)
+    refused = client.post(
+        f"/portal/orders/{order['id']}/close",
+        data={"outcome": "completed", "installer_id": "1", "visited_at": "2020-01-01T10:00"},
+    )
+    assert refused.status_code == 400 and "This form has expired" in refused.get_data(as_text=True)
+    with session_factory() as session:
+        assert session.get(WorkOrder, order["id"]).state == "pending"
+        assert session.scalar(select(func.count()).select_from(Visit)) == 0
