@@ -194,3 +194,9 @@ def set_status(
         data={"note_digest": personal.text_digest(note, settings)},
     )
     return complaint
+
+
+def complaint_answer(session: Session, actor: Actor, complaint_id: int) -> Callback | None:
+    """The callback whose answer opened a complaint the actor may see (NotFound as get_complaint)."""
+    complaint = get_complaint(session, actor, complaint_id)
+    return session.get(Callback, complaint.callback_id) if complaint.callback_id is not None else None

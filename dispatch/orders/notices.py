@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.audit import trail
-from dispatch.models import OrderState, WorkOrder
+from dispatch.models import AuditEvent, OrderState, Role, WorkOrder
 from dispatch.platform.actors import Actor
 
 log = logging.getLogger(__name__)
@@ -38,3 +38,17 @@ def remind_provider(session: Session, work_order_id: int, appointment_start: str
     )
     log.info("reminded provider %s of work order %s", order.provider_id, order.id)
     return True
+
+
+def reminders_sent(session: Session, actor: Actor, *, limit: int = 50) -> list[tuple[AuditEvent, WorkOrder]]:
+    """The reminders pushed for the orders an actor may see (a provider: its own), newest first."""
+    query = (
+        select(AuditEvent, WorkOrder)
+        .join(WorkOrder, WorkOrder.id == AuditEvent.entity_id)
+        .where(AuditEvent.entity == "work_order", AuditEvent.action == "provider_reminded")
+        .order_by(AuditEvent.seq.desc())
+        .limit(limit)
+    )
+    if actor.role == Role.PROVIDER:
+        query = query.where(WorkOrder.provider_id == actor.provider_id)
+    return [(event, order) for event, order in session.execute(query).unique()]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from dispatch.audit import trail
 from dispatch.models import (
     City,
+    OrderState,
     Role,
     Sale,
     WorkOrder,
@@ -109,3 +110,14 @@ def order_detail(session: Session, actor: Actor, order_id: int) -> WorkOrder:
     order = get_order(session, actor, order_id)
     order.history = trail.history(session, "work_order", order.id)
     return order
+
+
+def open_orders(session: Session, actor: Actor, *, limit: int = 200) -> list[WorkOrder]:
+    """The open orders (pending or booked) an actor may see, soonest appointment first, undated last."""
+    query = (
+        visible_orders(actor)
+        .where(WorkOrder.state.in_([OrderState.PENDING.value, OrderState.BOOKED.value]))
+        .order_by(WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start, WorkOrder.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query).unique())

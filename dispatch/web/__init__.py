@@ -14,7 +14,16 @@ from datetime import timedelta
 from flask import Flask
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from dispatch.web import assets, callbacks, context, hotline, security, signin  # noqa: F401 - their routes register on bp
+from dispatch.web import (  # noqa: F401 - their routes register on bp
+    assets,
+    callbacks,
+    context,
+    hotline,
+    portal,
+    security,
+    signin,
+    supervise,
+)
 from dispatch.web.blueprint import bp
 
 

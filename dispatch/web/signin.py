@@ -18,7 +18,12 @@ from dispatch.web.security import login_keys, now_seconds, retry_after, signed_i
 log = logging.getLogger(__name__)
 
 # Where each role starts; a role without a console yet gets the home page.
-CONSOLES = {Role.CALLBACK.value: "web.console", Role.AGENT.value: "web.hotline"}
+CONSOLES = {
+    Role.CALLBACK.value: "web.console",
+    Role.AGENT.value: "web.hotline",
+    Role.PROVIDER.value: "web.portal",
+    Role.SUPERVISOR.value: "web.sv_complaints",
+}
 
 
 def home_of(role: str) -> str:

@@ -17,7 +17,7 @@
       field.value = zone;
     });
     // A form sent back with errors: the first field to fix gets the focus (and is scrolled to).
-    var invalid = document.querySelector(".invalid input:not([type=hidden]), .invalid select");
+    var invalid = document.querySelector(".invalid input:not([type=hidden]), .invalid select, .invalid textarea");
     if (invalid) invalid.focus();
   });
 

@@ -1,0 +1,63 @@
+"""One-time form keys for the provider and supervisor pages: a double-submitted form does nothing
+twice. The key is kept like an API Idempotency-Key; a second submission replays the first answer
+(a redirect and its message)."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from flask import Response, abort, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+
+from dispatch.platform import idempotency
+from dispatch.platform.errors import DomainError
+from dispatch.web.context import actor, db, sessions, setting
+
+
+def claim(fields: dict[str, Any], back_to: str) -> tuple[str | None, ResponseReturnValue | None]:
+    """The stored answer of the form's first submission to replay, else the key to complete."""
+    form_key = request.form.get("form_key", "")
+    if not form_key or len(form_key) > 64:
+        return None, None
+    key = f"web-form:{form_key}"
+    try:
+        replay = idempotency.claim(
+            sessions(),
+            actor().user_id or 0,
+            key,
+            idempotency.request_fingerprint(request.method, request.path, fields),
+            lease_seconds=int(setting("IDEMPOTENCY_LEASE_SECONDS")),
+            ttl_hours=int(setting("IDEMPOTENCY_TTL_HOURS")),
+        )
+    except DomainError:  # still being saved, or the same key with other values
+        flash("That form was already sent; it was saved once.", "notice")
+        return None, redirect(back_to, 303)
+    if replay is not None:
+        body = replay.body or {}
+        if body.get("message"):
+            flash(str(body["message"]), "success")
+        return None, redirect(str(body.get("location") or back_to), 303)
+    return key, None
+
+
+def done(key: str | None, location: str, message: str) -> None:
+    """Store the answer to replay (in the transaction of the change itself)."""
+    if key is not None:
+        idempotency.complete(db(), actor().user_id or 0, key, 303, {"location": location, "message": message})
+
+
+def give_back(key: str | None) -> None:
+    """Nothing was saved: roll back and free the key for a corrected submission."""
+    db().rollback()
+    if key is not None:
+        idempotency.release(sessions(), actor().user_id or 0, key)
+
+
+def not_found(what: str) -> NoReturn:
+    """A page's 404 (also for another provider's order or complaint, so ids cannot be probed)."""
+    page = render_template(
+        "web/message.html",
+        title="Not found",
+        message=f"There is no {what} with this number that you may see.",
+    )
+    abort(Response(page, 404))
