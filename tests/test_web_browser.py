@@ -270,10 +270,10 @@ def test_a_deactivated_agent_is_signed_out_at_once(server, open_page, team, api,
 
 
 def test_other_pages_look_right(server, open_page, team, api, session_factory, cfg):
-    set_password(session_factory, "demo-agent")  # the hotline: no console of its own yet
+    set_password(session_factory, "demo-admin")  # headquarters IT: no console of its own yet
     page, _ = open_page("phone")
-    sign_in(page, server, "demo-agent")
-    expect(page.get_by_role("heading", name="Signed in as demo-agent")).to_be_visible()
+    sign_in(page, server, "demo-admin")
+    expect(page.get_by_role("heading", name="Signed in as demo-admin")).to_be_visible()
     shoot(page, "09-home-other-roles")
     page.goto(server + "/callbacks")
     expect(page.get_by_role("heading", name="Not for your role")).to_be_visible()

@@ -182,8 +182,8 @@ def test_logout_is_a_post_and_ends_the_session(client, agent):
 
 
 def test_other_roles_get_the_home_page_and_not_the_console(client, api, session_factory):
-    set_password(session_factory, "demo-agent")  # the hotline: no console of its own yet
-    response = login(client, "demo-agent")
+    set_password(session_factory, "demo-admin")  # headquarters IT: no console of its own yet
+    response = login(client, "demo-admin")
     assert response.headers["Location"] == "/home"
     assert client.get("/callbacks").status_code == 403
     assert client.post("/callbacks/next", data={"csrf_token": csrf_token(client, "/home")}).status_code == 403
