@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -98,6 +99,10 @@ class LedgerEntry(Base):
     provider: Mapped[Provider] = relationship(lazy="joined")
     installer: Mapped[Installer | None] = relationship(lazy="joined")
 
+    if TYPE_CHECKING:
+        # Not a column: the entry reversing this one, set by the query that shows one entry.
+        reversed_by_id: int | None
+
 
 class Fine(Base):
     """A fine proposed by a contradicted verdict, posted or voided once by a supervisor."""
@@ -129,6 +134,10 @@ class Fine(Base):
     appeal: Mapped[Appeal | None] = relationship(
         primaryjoin="Fine.id == foreign(Appeal.fine_id)", viewonly=True, uselist=False
     )
+
+    if TYPE_CHECKING:
+        # Not a column: until when it may be appealed (posted fines), set by the queries that show it.
+        appeal_until: datetime | None
 
 
 class Appeal(Base):

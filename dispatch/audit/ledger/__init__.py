@@ -13,6 +13,7 @@ from __future__ import annotations
 from dispatch.audit.ledger.entries import (
     EntryFilter,
     close_month,
+    entry_detail,
     get_entry,
     ledger_day,
     list_entries,
@@ -65,6 +66,7 @@ __all__ = [
     "close_month",
     "decide_appeal",
     "decide_fine",
+    "entry_detail",
     "file_appeal",
     "get_appeal",
     "get_entry",

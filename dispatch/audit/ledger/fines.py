@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.audit import trail
-from dispatch.audit.ledger.entries import ledger_day, post, reversal
+from dispatch.audit.ledger.entries import ledger_day, post, provider_filter, reversal
 from dispatch.models import (
     Appeal,
     AppealStatus,
@@ -172,36 +172,56 @@ def _visible_fines(actor: Actor) -> Select[tuple[Fine]]:
     return query
 
 
-def get_fine(session: Session, actor: Actor, fine_id: int, *, for_update: bool = False) -> Fine:
-    """One fine the actor may see (a provider: its own), or NotFound."""
+def get_fine(
+    session: Session,
+    actor: Actor,
+    fine_id: int,
+    *,
+    for_update: bool = False,
+    settings: Mapping[str, Any] | None = None,
+) -> Fine:
+    """One fine the actor may see (a provider: its own), or NotFound; with `settings`, its
+    `appeal_until`."""
     query = _visible_fines(actor).where(Fine.id == fine_id)
     if for_update:
         query = query.with_for_update(of=Fine).execution_options(populate_existing=True)
     fine = session.scalars(query).unique().first()
     if fine is None:
         raise NotFound(f"fine {fine_id} not found")
+    if settings is not None:
+        fine.appeal_until = appeal_deadline(fine, settings)
     return fine
 
 
 @dataclass(frozen=True)
 class FineFilter:
     status: str | None = None
-    provider_id: int | None = None
+    provider: str | None = None  # a provider's code
     work_order_id: int | None = None
 
 
 def list_fines(
-    session: Session, actor: Actor, flt: FineFilter, *, page: int, per_page: int
+    session: Session,
+    actor: Actor,
+    flt: FineFilter,
+    *,
+    page: int,
+    per_page: int,
+    settings: Mapping[str, Any],
 ) -> tuple[list[Fine], int]:
-    """A page of the fines the actor may see, newest first."""
+    """A page of the fines the actor may see, newest first (each with its `appeal_until`)."""
     query = _visible_fines(actor)
     if flt.status:
         query = query.where(Fine.status == flt.status)
-    if flt.provider_id is not None:
-        query = query.where(Fine.provider_id == flt.provider_id)
+    provider_id = provider_filter(session, actor, flt.provider)
+    if provider_id is not None:
+        query = query.where(Fine.provider_id == provider_id)
     if flt.work_order_id is not None:
         query = query.where(Fine.work_order_id == flt.work_order_id)
-    return paginate(session, query, (Fine.id.desc(),), page, per_page)
+    fines, total = paginate(session, query, (Fine.id.desc(),), page, per_page)
+    for fine in fines:
+        fine.appeal_until = appeal_deadline(fine, settings)
+    return fines, total
 
 
 def _visible_appeals(actor: Actor) -> Select[tuple[Appeal]]:
@@ -223,12 +243,13 @@ def get_appeal(session: Session, actor: Actor, appeal_id: int, *, for_update: bo
 
 
 def list_appeals(
-    session: Session, actor: Actor, *, status: str | None, provider_id: int | None, page: int, per_page: int
+    session: Session, actor: Actor, *, status: str | None, provider: str | None, page: int, per_page: int
 ) -> tuple[list[Appeal], int]:
-    """A page of the appeals the actor may see, newest first."""
+    """A page of the appeals the actor may see, newest first (`provider`: a code)."""
     query = _visible_appeals(actor)
     if status:
         query = query.where(Appeal.status == status)
+    provider_id = provider_filter(session, actor, provider)
     if provider_id is not None:
         query = query.where(Appeal.provider_id == provider_id)
     return paginate(session, query, (Appeal.id.desc(),), page, per_page)
@@ -296,6 +317,7 @@ def decide_fine(
             "reason_digest": personal.text_digest(reason, settings),
         },
     )
+    fine.appeal_until = appeal_deadline(fine, settings)
     return fine
 
 

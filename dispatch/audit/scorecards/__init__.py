@@ -35,7 +35,10 @@ from dispatch.audit.scorecards.reading import (
     check_range,
     figure_orders,
     provider_scorecard,
+    resolve_city,
+    resolve_installer,
     score_rows,
+    scorecard_list,
     visible_provider,
 )
 from dispatch.audit.scorecards.rebuild import RebuildReport, data_range, facts, rebuild
@@ -78,7 +81,10 @@ __all__ = [
     "rank",
     "ranking_csv",
     "rebuild",
+    "resolve_city",
+    "resolve_installer",
     "score_rows",
+    "scorecard_list",
     "team_ranking",
     "visible_provider",
     "watch_list",

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dispatch.audit.scorecards.facts import Fact
-from dispatch.audit.scorecards.reading import Level, ScoreRow, check_range, score_rows
+from dispatch.audit.scorecards.reading import Level, ScoreRow, check_range, resolve_city, score_rows
 from dispatch.audit.scorecards.rebuild import facts
 from dispatch.models import Role
 from dispatch.platform.actors import Actor
@@ -68,6 +68,15 @@ class Ranked:
     def score(self) -> float | None:
         """The lower bound, for ranked subjects only."""
         return self.lower if self.ranked else None
+
+    @property
+    def status(self) -> str:
+        return "ranked" if self.ranked else "not_ranked"
+
+    @property
+    def interval(self) -> dict[str, float | None]:
+        """The 95% Wilson interval (null bounds without ratings)."""
+        return {"lower": self.lower, "upper": self.upper}
 
     @property
     def code(self) -> str:
@@ -134,9 +143,10 @@ def team_ranking(
     last: date,
     settings: Mapping[str, Any],
     *,
-    city_id: int | None = None,
+    city: str | None = None,
 ) -> list[Ranked]:
     """City teams (provider x city) ranked within each city; cities by name."""
+    city_id = resolve_city(session, city)
     rows = score_rows(session, _everyone(actor), Level.TEAM, first, last, city_id=city_id)
     by_city: dict[str, list[ScoreRow]] = defaultdict(list)
     for row in rows:
@@ -155,13 +165,11 @@ def installer_ranking(
     last: date,
     settings: Mapping[str, Any],
     *,
-    city_id: int | None = None,
+    city: str | None = None,
 ) -> list[Ranked]:
     """Installers ranked nationwide, or on their work in one city."""
-    if city_id is None:
-        rows = score_rows(session, _everyone(actor), Level.INSTALLER, first, last)
-    else:
-        rows = score_rows(session, _everyone(actor), Level.INSTALLER, first, last, city_id=city_id)
+    city_id = resolve_city(session, city)
+    rows = score_rows(session, _everyone(actor), Level.INSTALLER, first, last, city_id=city_id)
     return _own(actor, rank(rows, _min_rated(settings)))
 
 
@@ -210,7 +218,7 @@ def ranking_csv(ranked: list[Ranked], first: date, last: date) -> str:
                 fmt(r.score),
                 fmt(r.lower),
                 fmt(r.upper),
-                "ranked" if r.ranked else "not ranked",
+                r.status,
             )
         )
     return out.getvalue()

@@ -65,6 +65,15 @@ class ScoreRow:
     counts: dict[str, int]
 
     @property
+    def rates(self) -> ScoreRow:
+        """The row itself, read for its rates."""
+        return self
+
+    @property
+    def city_name(self) -> str | None:
+        return self.city.name if self.city else None
+
+    @property
     def very_satisfied_rate(self) -> float | None:
         """Very satisfied / rated; None without a rating (no score, not zero)."""
         return _ratio(self.counts["very_satisfied"], self.counts["rated"])
@@ -155,6 +164,69 @@ def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
     return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids))).unique()}
 
 
+def resolve_city(session: Session, name: str | None) -> int | None:
+    """A city's id by name (None for None); Invalid naming `city` when there is none."""
+    if name is None:
+        return None
+    city_id = session.scalar(select(City.id).where(func.lower(City.name) == name.strip().lower()))
+    if city_id is None:
+        raise Invalid.field("city", f"no city {name!r}")
+    return city_id
+
+
+def resolve_installer(session: Session, code: str | None) -> Installer | None:
+    """An installer by code (None for None); Invalid naming `installer` when there is none."""
+    if code is None:
+        return None
+    installer = session.scalars(select(Installer).where(Installer.code == code)).first()
+    if installer is None:
+        raise Invalid.field("installer", f"no installer {code!r}")
+    return installer
+
+
+def scorecard_list(
+    session: Session,
+    actor: Actor,
+    level: Level,
+    first: date,
+    last: date,
+    *,
+    provider: str | None = None,
+    city: str | None = None,
+    installer: str | None = None,
+    by_day: bool = False,
+) -> list[ScoreRow]:
+    """Score rows filtered by a provider's code, a city's name and an installer's code. A provider
+    filtering on another provider (or another's installer) gets nothing, as on every list."""
+    provider_id = None
+    if provider is not None:
+        found = session.scalar(select(Provider.id).where(Provider.code == provider))
+        if actor.role == Role.PROVIDER and found != actor.provider_id:
+            return []
+        if found is None:
+            raise Invalid.field("provider", f"no provider {provider!r}")
+        provider_id = found
+    fitter = None
+    if installer is not None:
+        if actor.role == Role.PROVIDER:
+            fitter = session.scalars(select(Installer).where(Installer.code == installer)).first()
+            if fitter is None or fitter.provider_id != actor.provider_id:
+                return []
+        else:
+            fitter = resolve_installer(session, installer)
+    return score_rows(
+        session,
+        actor,
+        level,
+        first,
+        last,
+        provider_id=provider_id,
+        city_id=resolve_city(session, city),
+        installer_id=fitter.id if fitter else None,
+        by_day=by_day,
+    )
+
+
 @dataclass
 class ProviderScorecard:
     """One provider's scorecard over a range: its totals, each day, each city team, each installer."""
@@ -168,7 +240,8 @@ class ProviderScorecard:
     installers: list[ScoreRow]
 
     @property
-    def total_row(self) -> ScoreRow:
+    def rates(self) -> ScoreRow:
+        """The totals as a row, read for their rates."""
         return ScoreRow(self.provider, None, None, None, self.total)
 
 
@@ -213,6 +286,10 @@ class Evidence:
         return self.fact.cell.day
 
     @property
+    def complaint_id(self) -> int | None:
+        return self.complaint.id if self.complaint else None
+
+    @property
     def at(self) -> datetime:
         return self.fact.at
 
@@ -225,17 +302,21 @@ def figure_orders(
     first: date,
     last: date,
     *,
-    city_id: int | None = None,
-    installer_id: int | None = None,
+    city: str | None = None,
+    installer: str | None = None,
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[Evidence], int]:
     """The orders behind one figure of a provider's scorecard (the same facts the aggregates
-    counted), oldest first, each with its evidence; 404 for another provider."""
+    counted), oldest first, each with its evidence; 404 for another provider. `city` (a name) and
+    `installer` (a code) narrow it to one team or one installer."""
     if figure not in SOURCES:
         raise Invalid.field("figure", f"unknown figure {figure!r}")
     check_range(first, last)
     provider = visible_provider(session, actor, code)
+    city_id = resolve_city(session, city)
+    fitter = resolve_installer(session, installer)
+    installer_id = fitter.id if fitter else None
     found = [
         f
         for f in facts(session, first, last, provider_id=provider.id, sources=frozenset({SOURCES[figure]}))
