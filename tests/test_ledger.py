@@ -498,3 +498,26 @@ def test_sqlite_has_the_same_guards_and_counters(tmp_path):
             assert [(r.counts["rated"], r.counts["very_satisfied"]) for r in rows] == [(4, 2)]
     finally:
         engine.dispose()
+
+
+def test_erasing_the_customer_scrubs_the_ledgers_free_text_and_keeps_the_money(api, day, session_factory, app):
+    from dispatch.customers import erasure
+    from dispatch.models import WorkOrder
+
+    fine = _fine_of(api, day.o3)
+    posted = api.post(
+        f"/api/v1/ledger/fines/{fine['id']}/decision", "supervisor", {"decision": "post", "reason": "Customer 2 was home"}
+    )
+    assert posted.status_code == 200
+    statement = "We rang at 12 Elm St twice; Customer 2 did not open (+12175550202)."
+    assert api.post(f"/api/v1/ledger/fines/{fine['id']}/appeal", "provider:SPR-HEAT", {"statement": statement}).status_code == 201
+    assert api.post(f"/api/v1/work-orders/{day.o3}/cancel", "agent", {"reason": "customer withdrew"}).status_code == 200
+    with session_factory() as session:
+        customer_id = session.get(WorkOrder, day.o3).customer_id
+        erasure.erase_customer(session, Actor.system("test"), customer_id, reason="REQ-1", settings=app.config)
+        session.commit()
+    detail = api.get(f"/api/v1/ledger/fines/{fine['id']}", "supervisor").get_json()
+    text_left = detail["decision_reason"] + detail["appeal"]["statement"]
+    for value in ("Customer 2", "12 Elm St", "2175550202"):
+        assert value not in text_left
+    assert [e["amount_minor"] for e in detail["entries"]] == [-200000]
