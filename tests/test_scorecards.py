@@ -21,12 +21,13 @@ from dispatch.audit import callbacks, scorecards
 from dispatch.audit.scorecards import Cell, Level, rank, wilson_interval
 from dispatch.models import FIGURES, Callback, City, Provider, User, utcnow
 from dispatch.platform.actors import Actor
-from tests.scorecards_support import DAY, NOON, SETTINGS, aggregates, mixed_day
+from tests.scorecards_support import BEN, DAY, NOON, SETTINGS, aggregates, mixed_day
 
 APP_SETTINGS = SETTINGS
 
 SUPERVISOR = Actor(user_id=None, role="supervisor", name="test")
 D1, D2, D3 = date(2031, 5, 1), date(2031, 5, 2), date(2031, 5, 3)
+RIV_PRO = 3  # the demo's provider ids: SPR-HEAT 1, SPR-QUICK 2, RIV-PRO 3
 
 
 def figures(**counts: int) -> dict[str, int]:
@@ -148,7 +149,7 @@ def test_a_mixed_day_counts_every_figure_and_the_rebuild_equals_what_was_kept(ap
         very_satisfied=1,
         complaints=1,
     )
-    riv = api.get(f"/api/v1/scorecards?day={DAY}&provider=RIV-PRO", "supervisor").get_json()["items"]
+    riv = api.get(f"/api/v1/scorecards?day={DAY}&provider_id={RIV_PRO}", "supervisor").get_json()["items"]
     assert riv[0]["figures"] == figures(
         dispatched=1, closed=1, first_visit_completed=1, verdicts=1, contradicted=1, complaints=1
     )
@@ -213,7 +214,7 @@ def test_drill_down_lists_the_orders_behind_a_figure_with_the_customers_answer(a
 
     dispatched = api.get(path + "&figure=dispatched&city=Bayview", "supervisor").get_json()["items"]
     assert [d["work_order"]["id"] for d in dispatched] == [day.bay]
-    ben = api.get(path + "&figure=not_home_claims&installer=SH-02", "supervisor").get_json()["items"]
+    ben = api.get(path + f"&figure=not_home_claims&installer_id={BEN}", "supervisor").get_json()["items"]
     assert [b["work_order"]["id"] for b in ben] == [day.o4]
     # Every figure's list is as long as the figure.
     total = api.get(f"/api/v1/scorecards/providers/SPR-HEAT?day={DAY}", "supervisor").get_json()["total"]
@@ -235,7 +236,7 @@ def test_a_provider_sees_its_own_scorecard_rank_and_evidence_only(api, day):
     # Lists are cut down to its own rows; asking for another provider gives nothing.
     listed = api.get(f"/api/v1/scorecards?day={DAY}&level=installer", "provider:SPR-HEAT").get_json()
     assert {i["provider"]["code"] for i in listed["items"]} == {"SPR-HEAT"}
-    other = api.get(f"/api/v1/scorecards?day={DAY}&provider=RIV-PRO", "provider:SPR-HEAT").get_json()
+    other = api.get(f"/api/v1/scorecards?day={DAY}&provider_id={RIV_PRO}", "provider:SPR-HEAT").get_json()
     assert other["items"] == []
     ranking = api.get(f"/api/v1/rankings/providers?day={DAY}", "provider:SPR-HEAT").get_json()
     assert [r["provider"]["code"] for r in ranking["items"]] == ["SPR-HEAT"]
@@ -411,6 +412,12 @@ def test_a_range_needs_its_days_and_unknown_parameters_are_refused(api):
     backwards = api.get("/api/v1/scorecards?from=2031-05-02&to=2031-05-01", "supervisor")
     assert backwards.status_code == 422 and "to" in backwards.get_json()["errors"]
     assert api.get("/api/v1/scorecards?day=2031-05-01&levle=team", "supervisor").status_code == 422
+    # Days no record can have (and whose UTC window would overflow) are refused, not a 500.
+    ancient = api.get("/api/v1/rankings/providers?day=0001-01-01", "supervisor")
+    assert ancient.status_code == 422 and "day" in ancient.get_json()["errors"]
+    # A NUL in a path names nothing (PostgreSQL could not even compare it).
+    assert api.get("/api/v1/scorecards/providers/SPR%00HEAT?day=2031-05-01", "supervisor").status_code == 404
+    assert api.get("/api/v1/ledger/statements/installers/SH%0001/2031-05", "supervisor").status_code == 404
 
 
 def test_watch_list_names_teams_contradicted_well_above_their_citys_median(api, session_factory):

@@ -141,7 +141,7 @@ class Appeals(MethodView):
         """Appeals, newest first (`status=open`: to decide). A provider sees its own."""
         page, per_page = query.pop("page"), query.pop("per_page")
         items, total = ledger.list_appeals(
-            db(), actor(), status=query.get("status"), provider=query.get("provider"), page=page, per_page=per_page
+            db(), actor(), status=query.get("status"), provider_id=query.get("provider_id"), page=page, per_page=per_page
         )
         return {"items": items, "total": total, "page": page, "per_page": per_page}
 

@@ -89,7 +89,7 @@ class FigureOrders(MethodView):
             query["first"],
             query["last"],
             city=query.get("city"),
-            installer=query.get("installer"),
+            installer_id=query.get("installer_id"),
             page=query["page"],
             per_page=query["per_page"],
         )

@@ -12,7 +12,6 @@ from dispatch.audit.ledger import minor_to_text
 from dispatch.models import AppealStatus, EntryKind, FineStatus
 
 MONTH = validate.Regexp(r"^\d{4}-\d{2}$", error="must be YYYY-MM")
-CODE = validate.Length(min=1, max=160)
 
 
 def _amount(obj) -> str:
@@ -20,8 +19,8 @@ def _amount(obj) -> str:
 
 
 class EntryQuery(PageQuery):
-    provider = fields.String(validate=CODE, metadata={"description": "A provider's code"})
-    installer = fields.String(validate=CODE, metadata={"description": "An installer's code"})
+    provider_id = fields.Integer(strict=False, validate=ID_RANGE)
+    installer_id = fields.Integer(strict=False, validate=ID_RANGE)
     kind = fields.String(validate=validate.OneOf([k.value for k in EntryKind]))
     month = fields.String(validate=MONTH, metadata={"description": "Entries dated in this month (YYYY-MM)"})
     fine_id = fields.Integer(strict=False, validate=ID_RANGE)
@@ -30,13 +29,13 @@ class EntryQuery(PageQuery):
 
 class FineQuery(PageQuery):
     status = fields.String(validate=validate.OneOf([s.value for s in FineStatus]))
-    provider = fields.String(validate=CODE, metadata={"description": "A provider's code"})
+    provider_id = fields.Integer(strict=False, validate=ID_RANGE)
     work_order_id = fields.Integer(strict=False, validate=ID_RANGE)
 
 
 class AppealQuery(PageQuery):
     status = fields.String(validate=validate.OneOf([s.value for s in AppealStatus]))
-    provider = fields.String(validate=CODE, metadata={"description": "A provider's code"})
+    provider_id = fields.Integer(strict=False, validate=ID_RANGE)
 
 
 class MonthQuery(NoQuery):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.audit import trail
-from dispatch.models import EntryKind, Installer, LedgerEntry, LedgerMonth, Party, Provider, Role, utcnow
+from dispatch.models import EntryKind, LedgerEntry, LedgerMonth, Party, Role, utcnow
 from dispatch.platform import personal
 from dispatch.platform.actors import Actor
 from dispatch.platform.db import paginate
@@ -236,38 +236,10 @@ def entry_detail(session: Session, actor: Actor, entry_id: int) -> LedgerEntry:
     return entry
 
 
-NOTHING = -1  # an id no row has: a filter on what the actor may not see matches nothing
-
-
-def provider_filter(session: Session, actor: Actor, code: str | None) -> int | None:
-    """A provider code filter as an id: NOTHING for another provider's code asked by a provider
-    (lists never widen, never tell what exists), Invalid for an unknown code asked by headquarters."""
-    if code is None:
-        return None
-    found = session.scalar(select(Provider.id).where(Provider.code == code))
-    if actor.role == Role.PROVIDER:
-        return found if found == actor.provider_id else NOTHING
-    if found is None:
-        raise Invalid.field("provider", f"no provider {code!r}")
-    return found
-
-
-def installer_filter(session: Session, actor: Actor, code: str | None) -> int | None:
-    """An installer code filter as an id, as `provider_filter` does for providers."""
-    if code is None:
-        return None
-    found = session.scalars(select(Installer).where(Installer.code == code)).first()
-    if actor.role == Role.PROVIDER:
-        return found.id if found is not None and found.provider_id == actor.provider_id else NOTHING
-    if found is None:
-        raise Invalid.field("installer", f"no installer {code!r}")
-    return found.id
-
-
 @dataclass(frozen=True)
 class EntryFilter:
-    provider: str | None = None  # a provider's code
-    installer: str | None = None  # an installer's code
+    provider_id: int | None = None
+    installer_id: int | None = None
     kind: str | None = None
     month: str | None = None
     fine_id: int | None = None
@@ -278,13 +250,11 @@ def list_entries(
     session: Session, actor: Actor, flt: EntryFilter, *, page: int, per_page: int
 ) -> tuple[list[LedgerEntry], int]:
     """A page of the entries the actor may see, newest first."""
-    query = _visible(actor)
-    provider_id = provider_filter(session, actor, flt.provider)
-    if provider_id is not None:
-        query = query.where(LedgerEntry.provider_id == provider_id)
-    installer_id = installer_filter(session, actor, flt.installer)
-    if installer_id is not None:
-        query = query.where(LedgerEntry.installer_id == installer_id)
+    query = _visible(actor)  # a provider: its own (and its installers') only, whatever it filters on
+    if flt.provider_id is not None:
+        query = query.where(LedgerEntry.provider_id == flt.provider_id)
+    if flt.installer_id is not None:
+        query = query.where(LedgerEntry.installer_id == flt.installer_id)
     if flt.kind:
         query = query.where(LedgerEntry.kind == flt.kind)
     if flt.fine_id is not None:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.audit import trail
-from dispatch.audit.ledger.entries import ledger_day, post, provider_filter, reversal
+from dispatch.audit.ledger.entries import ledger_day, post, reversal
 from dispatch.models import (
     Appeal,
     AppealStatus,
@@ -196,7 +196,7 @@ def get_fine(
 @dataclass(frozen=True)
 class FineFilter:
     status: str | None = None
-    provider: str | None = None  # a provider's code
+    provider_id: int | None = None
     work_order_id: int | None = None
 
 
@@ -213,9 +213,8 @@ def list_fines(
     query = _visible_fines(actor)
     if flt.status:
         query = query.where(Fine.status == flt.status)
-    provider_id = provider_filter(session, actor, flt.provider)
-    if provider_id is not None:
-        query = query.where(Fine.provider_id == provider_id)
+    if flt.provider_id is not None:  # (a provider's own only, whatever it filters on)
+        query = query.where(Fine.provider_id == flt.provider_id)
     if flt.work_order_id is not None:
         query = query.where(Fine.work_order_id == flt.work_order_id)
     fines, total = paginate(session, query, (Fine.id.desc(),), page, per_page)
@@ -243,13 +242,12 @@ def get_appeal(session: Session, actor: Actor, appeal_id: int, *, for_update: bo
 
 
 def list_appeals(
-    session: Session, actor: Actor, *, status: str | None, provider: str | None, page: int, per_page: int
+    session: Session, actor: Actor, *, status: str | None, provider_id: int | None, page: int, per_page: int
 ) -> tuple[list[Appeal], int]:
-    """A page of the appeals the actor may see, newest first (`provider`: a code)."""
+    """A page of the appeals the actor may see, newest first."""
     query = _visible_appeals(actor)
     if status:
         query = query.where(Appeal.status == status)
-    provider_id = provider_filter(session, actor, provider)
     if provider_id is not None:
         query = query.where(Appeal.provider_id == provider_id)
     return paginate(session, query, (Appeal.id.desc(),), page, per_page)

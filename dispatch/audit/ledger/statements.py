@@ -51,6 +51,8 @@ def statement(session: Session, actor: Actor, party: str, code: str, month: str)
     reversals) statement for a month; a provider may read its own and its installers' only."""
     kind = Party(party)
     first = parse_month(month)
+    if "\x00" in code:  # from a path: PostgreSQL cannot compare it, and no code holds one
+        raise NotFound(f"{kind.value} {code!r} not found")
     end = next_month(first)
     query = select(LedgerEntry).where(LedgerEntry.entry_date >= first, LedgerEntry.entry_date < end)
     if kind == Party.PROVIDER:

@@ -42,8 +42,14 @@ class Level(enum.StrEnum):
     INSTALLER = "installer"
 
 
+# Days outside these years name no record (and would overflow the UTC window's arithmetic).
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+
+
 def check_range(first: date, last: date, *, field_name: str = "from") -> None:
     """A range of local days, first to last inclusive, at most MAX_DAYS long."""
+    if not (FIRST_YEAR <= first.year <= LAST_YEAR and FIRST_YEAR <= last.year <= LAST_YEAR):
+        raise Invalid.field(field_name, f"days must lie in the years {FIRST_YEAR} to {LAST_YEAR}")
     if last < first:
         raise Invalid.field("to", "is before from")
     if (last - first).days + 1 > MAX_DAYS:
@@ -96,9 +102,10 @@ class ScoreRow:
 
 def visible_provider(session: Session, actor: Actor, code: str) -> Provider:
     """The provider with `code`, if the actor may see its figures (a provider: itself), else NotFound."""
-    provider = session.scalars(select(Provider).where(Provider.code == code)).first()
+    # (A NUL can come in a path, which PostgreSQL cannot compare: no code holds one.)
+    provider = None if "\x00" in code else session.scalars(select(Provider).where(Provider.code == code)).first()
     if provider is None or (actor.role == Role.PROVIDER and provider.id != actor.provider_id):
-        raise NotFound(f"provider {code} not found")
+        raise NotFound(f"provider {code!r} not found")
     return provider
 
 
@@ -165,23 +172,15 @@ def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
 
 
 def resolve_city(session: Session, name: str | None) -> int | None:
-    """A city's id by name (None for None); Invalid naming `city` when there is none."""
+    """A city's id by name, any case (None for None); Invalid naming `city` when there is none."""
     if name is None:
         return None
+    if "\x00" in name:  # PostgreSQL cannot compare it, and no name holds one
+        raise Invalid.field("city", "must not contain NUL characters")
     city_id = session.scalar(select(City.id).where(func.lower(City.name) == name.strip().lower()))
     if city_id is None:
         raise Invalid.field("city", f"no city {name!r}")
     return city_id
-
-
-def resolve_installer(session: Session, code: str | None) -> Installer | None:
-    """An installer by code (None for None); Invalid naming `installer` when there is none."""
-    if code is None:
-        return None
-    installer = session.scalars(select(Installer).where(Installer.code == code)).first()
-    if installer is None:
-        raise Invalid.field("installer", f"no installer {code!r}")
-    return installer
 
 
 def scorecard_list(
@@ -191,29 +190,13 @@ def scorecard_list(
     first: date,
     last: date,
     *,
-    provider: str | None = None,
+    provider_id: int | None = None,
     city: str | None = None,
-    installer: str | None = None,
+    installer_id: int | None = None,
     by_day: bool = False,
 ) -> list[ScoreRow]:
-    """Score rows filtered by a provider's code, a city's name and an installer's code. A provider
-    filtering on another provider (or another's installer) gets nothing, as on every list."""
-    provider_id = None
-    if provider is not None:
-        found = session.scalar(select(Provider.id).where(Provider.code == provider))
-        if actor.role == Role.PROVIDER and found != actor.provider_id:
-            return []
-        if found is None:
-            raise Invalid.field("provider", f"no provider {provider!r}")
-        provider_id = found
-    fitter = None
-    if installer is not None:
-        if actor.role == Role.PROVIDER:
-            fitter = session.scalars(select(Installer).where(Installer.code == installer)).first()
-            if fitter is None or fitter.provider_id != actor.provider_id:
-                return []
-        else:
-            fitter = resolve_installer(session, installer)
+    """Score rows filtered by a provider, a city's name and an installer. A provider filtering on
+    another provider gets nothing, as on every list."""
     return score_rows(
         session,
         actor,
@@ -222,7 +205,7 @@ def scorecard_list(
         last,
         provider_id=provider_id,
         city_id=resolve_city(session, city),
-        installer_id=fitter.id if fitter else None,
+        installer_id=installer_id,
         by_day=by_day,
     )
 
@@ -303,20 +286,18 @@ def figure_orders(
     last: date,
     *,
     city: str | None = None,
-    installer: str | None = None,
+    installer_id: int | None = None,
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[Evidence], int]:
     """The orders behind one figure of a provider's scorecard (the same facts the aggregates
     counted), oldest first, each with its evidence; 404 for another provider. `city` (a name) and
-    `installer` (a code) narrow it to one team or one installer."""
+    `installer_id` narrow it to one team or one installer."""
     if figure not in SOURCES:
         raise Invalid.field("figure", f"unknown figure {figure!r}")
     check_range(first, last)
     provider = visible_provider(session, actor, code)
     city_id = resolve_city(session, city)
-    fitter = resolve_installer(session, installer)
-    installer_id = fitter.id if fitter else None
     found = [
         f
         for f in facts(session, first, last, provider_id=provider.id, sources=frozenset({SOURCES[figure]}))
