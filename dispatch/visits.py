@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dispatch.audit import callbacks
+from dispatch.audit import callbacks, scorecards
 from dispatch.models import (
     Installer,
     NotCompletedReason,
@@ -90,4 +90,6 @@ def close_order(
     )
     # Every closing is checked with the customer; the callback and its job request commit with it.
     callbacks.plan_for_visit(session, visit.id, settings)
+    # ... and counted on the scorecards (closed, first-visit completion, not-home claims).
+    scorecards.count_closing(session, visit, order)
     return visit

@@ -96,11 +96,15 @@ def _clean_tables(engine):
                 )
             )
         ]
-        # audit_events refuses TRUNCATE (migration 0003); as its owner, switch the trigger off for
-        # this transaction only (ALTER TABLE is transactional), then back on to fire ALWAYS.
-        conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_truncate"))
+        # audit_events and ledger_entries refuse TRUNCATE (migrations 0003, 0008); as their owner,
+        # switch the triggers off for this transaction only (ALTER TABLE is transactional), then
+        # back on to fire ALWAYS.
+        guarded = (("audit_events", "audit_events_no_truncate"), ("ledger_entries", "ledger_entries_no_truncate"))
+        for table, trigger in guarded:
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        conn.execute(text("ALTER TABLE audit_events ENABLE ALWAYS TRIGGER audit_events_no_truncate"))
+        for table, trigger in guarded:
+            conn.execute(text(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"))
 
 
 @pytest.fixture

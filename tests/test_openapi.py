@@ -21,6 +21,11 @@ TAKES_A_BODY = {
     ("POST", "/api/v1/providers"),
     ("POST", "/api/v1/coverage"),
     ("POST", "/api/v1/installers"),
+    ("POST", "/api/v1/ledger/fines/{fine_id}/decision"),
+    ("POST", "/api/v1/ledger/fines/{fine_id}/appeal"),
+    ("POST", "/api/v1/ledger/appeals/{appeal_id}/decision"),
+    ("POST", "/api/v1/ledger/entries/{entry_id}/reversal"),
+    ("POST", "/api/v1/ledger/months/{month}/close"),
 }
 
 

@@ -24,14 +24,17 @@ import pytest
 from sqlalchemy import select, text
 
 from dispatch import auth
-from dispatch.audit import callbacks
-from dispatch.models import Callback, Complaint, Coverage, User
+from dispatch.audit import callbacks, ledger
+from dispatch.models import Callback, Complaint, Coverage, Fine, LedgerEntry, User
 from dispatch.platform.actors import Actor
 from tests.helpers import Api, future_window, sale_body
 
 ROLES = ("sales", "agent", "provider", "callback", "supervisor", "admin")
 EVERYONE = frozenset(ROLES)
 HQ = frozenset({"agent", "callback", "supervisor", "admin"})
+# Scorecards, rankings and the ledger: headquarters' supervisors see all, a provider its own.
+CHECKERS = frozenset({"supervisor", "provider"})
+SUPERVISOR = frozenset({"supervisor"})
 PUBLIC = "public"  # no token needed
 SIGNED = "twilio-signed"  # no token; a valid X-Twilio-Signature instead
 
@@ -55,16 +58,42 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/health"): PUBLIC,
     ("GET", "/api/v1/installers"): HQ | {"provider"},
     ("POST", "/api/v1/installers"): frozenset({"admin"}),
+    ("GET", "/api/v1/ledger/appeals"): CHECKERS,
+    ("GET", "/api/v1/ledger/appeals/<int:appeal_id>"): CHECKERS,
+    ("POST", "/api/v1/ledger/appeals/<int:appeal_id>/decision"): SUPERVISOR,
+    ("GET", "/api/v1/ledger/entries"): CHECKERS,
+    ("GET", "/api/v1/ledger/entries/<int:entry_id>"): CHECKERS,
+    ("POST", "/api/v1/ledger/entries/<int:entry_id>/reversal"): SUPERVISOR,
+    ("GET", "/api/v1/ledger/fines"): CHECKERS,
+    ("GET", "/api/v1/ledger/fines/<int:fine_id>"): CHECKERS,
+    ("POST", "/api/v1/ledger/fines/<int:fine_id>/appeal"): frozenset({"provider"}),
+    ("POST", "/api/v1/ledger/fines/<int:fine_id>/decision"): SUPERVISOR,
+    ("GET", "/api/v1/ledger/months"): SUPERVISOR,
+    ("POST", "/api/v1/ledger/months/<string:month>/close"): SUPERVISOR,
+    ("GET", "/api/v1/ledger/statements/installers/<string:installer_code>/<string:month>"): CHECKERS,
+    ("GET", "/api/v1/ledger/statements/installers/<string:installer_code>/<string:month>.csv"): CHECKERS,
+    ("GET", "/api/v1/ledger/statements/providers/<string:provider_code>/<string:month>"): CHECKERS,
+    ("GET", "/api/v1/ledger/statements/providers/<string:provider_code>/<string:month>.csv"): CHECKERS,
     ("GET", "/api/v1/product-lines"): EVERYONE,
     ("POST", "/api/v1/product-lines"): frozenset({"admin"}),
     ("GET", "/api/v1/product-models"): EVERYONE,
     ("POST", "/api/v1/product-models"): frozenset({"admin"}),
     ("GET", "/api/v1/providers"): HQ,
     ("POST", "/api/v1/providers"): frozenset({"admin"}),
+    ("GET", "/api/v1/rankings/installers"): CHECKERS,
+    ("GET", "/api/v1/rankings/installers.csv"): CHECKERS,
+    ("GET", "/api/v1/rankings/providers"): CHECKERS,
+    ("GET", "/api/v1/rankings/providers.csv"): CHECKERS,
+    ("GET", "/api/v1/rankings/teams"): CHECKERS,
+    ("GET", "/api/v1/rankings/teams.csv"): CHECKERS,
+    ("GET", "/api/v1/rankings/watch-list"): SUPERVISOR,
     ("POST", "/api/v1/repairs"): frozenset({"agent"}),
     ("POST", "/api/v1/sales"): frozenset({"sales", "agent"}),
     ("GET", "/api/v1/sale-receipts"): frozenset({"sales", "agent", "supervisor", "admin"}),
     ("GET", "/api/v1/sale-receipts/<int:receipt_id>"): frozenset({"sales", "agent", "supervisor", "admin"}),
+    ("GET", "/api/v1/scorecards"): CHECKERS,
+    ("GET", "/api/v1/scorecards/providers/<string:provider_code>"): CHECKERS,
+    ("GET", "/api/v1/scorecards/providers/<string:provider_code>/orders"): CHECKERS,
     ("POST", "/api/v1/twilio/gather"): SIGNED,
     ("POST", "/api/v1/twilio/sms"): SIGNED,
     ("POST", "/api/v1/twilio/sms-status"): SIGNED,
@@ -83,7 +112,15 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
 }
 
 # Path parameters whose resource belongs to one provider: another provider gets 404 on them.
-PROVIDER_OWNED = {"order_id", "complaint_id"}
+PROVIDER_OWNED = {
+    "order_id",
+    "complaint_id",
+    "fine_id",
+    "appeal_id",
+    "entry_id",
+    "provider_code",
+    "installer_code",
+}
 
 # The provider acting as "own", and the one that must never see its data.
 OWN, OTHER = "SPR-HEAT", "RIV-PRO"
@@ -94,7 +131,7 @@ CANARY_NAME, CANARY_PHONE, CANARY_ADDRESS = "Quincy Canaryfield", "+12175550142"
 @dataclass
 class World:
     api: Api
-    ids: dict[str, int]  # path parameter -> id of OWN's resource (or any, for non-owned ones)
+    ids: dict[str, int | str]  # path parameter -> id (or code) of OWN's resource (or any, for non-owned ones)
     serial: str
     revoked_token: str
     other_customer_name: str
@@ -121,6 +158,14 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("DELETE", "/api/v1/coverage/<int:coverage_id>"): lambda w: None,
     ("POST", "/api/v1/installers"): lambda w: {"code": "NP-01", "name": "New Fitter", "provider": OWN},
+    ("POST", "/api/v1/ledger/appeals/<int:appeal_id>/decision"): lambda w: {
+        "decision": "uphold",
+        "reason": "the visit log shows no visit",
+    },
+    ("POST", "/api/v1/ledger/entries/<int:entry_id>/reversal"): lambda w: {"reference": "TICKET-7"},
+    ("POST", "/api/v1/ledger/fines/<int:fine_id>/appeal"): lambda w: {"statement": "our installer was there"},
+    ("POST", "/api/v1/ledger/fines/<int:fine_id>/decision"): lambda w: {"decision": "void", "reason": "no"},
+    ("POST", "/api/v1/ledger/months/<string:month>/close"): lambda w: {"note": "payroll run"},
     ("POST", "/api/v1/product-lines"): lambda w: {"code": "heat_pump", "name": "Heat pumps"},
     ("POST", "/api/v1/product-models"): lambda w: {
         "code": "HP-1",
@@ -146,9 +191,30 @@ BODIES: dict[tuple[str, str], Any] = {
 }
 
 # Queries for reads that need one to find anything.
+def _days(_w: World) -> str:
+    """Yesterday to tomorrow (UTC dates): the world's local day, wherever its cities are."""
+    today = datetime.now(UTC).date()
+    return f"?from={today - timedelta(days=1)}&to={today + timedelta(days=1)}"
+
+
 QUERIES: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/customers"): lambda w: "?name=Canaryfield",
     ("GET", "/api/v1/units"): lambda w: f"?serial_number={w.serial}",
+    **{
+        ("GET", f"/api/v1/{path}"): _days
+        for path in (
+            "rankings/installers",
+            "rankings/installers.csv",
+            "rankings/providers",
+            "rankings/providers.csv",
+            "rankings/teams",
+            "rankings/teams.csv",
+            "rankings/watch-list",
+            "scorecards",
+            "scorecards/providers/<string:provider_code>",
+        )
+    },
+    ("GET", "/api/v1/scorecards/providers/<string:provider_code>/orders"): lambda w: _days(w) + "&figure=closed",
 }
 
 # Routes that act on a resource in another state than the fixture's default one of that kind.
@@ -222,6 +288,14 @@ def world(api, session_factory) -> World:
         auth.revoke_token(session, Actor.system("test"), revoked[:12])
         # A user of its own for the users routes: deactivating a demo user would lock its role out.
         spare = auth.create_user(session, Actor.system("test"), name="matrix-spare", role="callback")
+        # OWN's contradicted claim proposed a fine: a supervisor posted it, OWN appealed.
+        fine = session.scalars(select(Fine).where(Fine.work_order_id == own_done["id"])).one()
+        supervisor = session.scalars(select(User).where(User.name == "demo-supervisor")).one()
+        own_user = session.scalars(select(User).where(User.name == f"demo-provider-{OWN}")).one()
+        cfg = api.client.application.config
+        ledger.decide_fine(session, _actor(supervisor), fine.id, "post", "proved", settings=cfg)
+        appeal = ledger.file_appeal(session, _actor(own_user), fine.id, "we were there", settings=cfg)
+        entry = session.scalars(select(LedgerEntry).where(LedgerEntry.fine_id == fine.id)).one()
         session.commit()
         ids = {
             "order_id": own_order["id"],
@@ -232,8 +306,18 @@ def world(api, session_factory) -> World:
             "unassigned_order_id": unassigned["id"],
             "receipt_id": accepted.get_json()["id"],
             "user_id": spare.id,
+            "fine_id": fine.id,
+            "appeal_id": appeal.id,
+            "entry_id": entry.id,
+            "month": "2020-01",  # long over: a supervisor may close it
+            "provider_code": OWN,
+            "installer_code": "SH-01",
         }
     return World(api, ids, own["units"][0]["serial_number"], revoked, "Olga Elsewhere")
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, name=user.name)
 
 
 def _snapshot(engine) -> dict[str, str]:
@@ -250,7 +334,7 @@ def _snapshot(engine) -> dict[str, str]:
         }
 
 
-def _path(rule: str, ids: dict[str, int], method: str = "GET") -> str:
+def _path(rule: str, ids: dict[str, int | str], method: str = "GET") -> str:
     override = RESOURCE_FOR.get((method, rule), {})
 
     def fill(match: re.Match[str]) -> str:
@@ -345,7 +429,11 @@ def test_a_provider_never_finds_another_providers_data(app, world):
         if "provider" not in PERMISSIONS[(method, rule)]:
             continue
         path = _path(rule, world.ids)
-        for query in ("", "?per_page=200", "?provider_id=1", "?state=booked"):
+        needed = QUERIES.get((method, rule), lambda w: "")(world)
+        queries = ["", "?per_page=200", "?provider_id=1", "?state=booked"]
+        if needed:  # the range a scorecard or a ranking needs, so that its rows are read too
+            queries += [needed, needed + "&per_page=200", needed + "&provider_id=1"]
+        for query in queries:
             response = world.api.get(path + query, f"provider:{OTHER}")
             body = response.get_data(as_text=True)
             assert response.status_code in (200, 404, 422), (rule, query, response.status_code)

@@ -69,14 +69,28 @@ def init_api(app: Flask) -> DispatchApi:
         complaints,
         customers,
         health,
+        ledger,
         reference,
         sales,
+        scorecards,
         users,
         webhooks,
         work_orders,
     )
 
-    for module in (health, sales, customers, work_orders, reference, webhooks, callbacks, complaints, users):
+    for module in (
+        health,
+        sales,
+        customers,
+        work_orders,
+        reference,
+        webhooks,
+        callbacks,
+        complaints,
+        users,
+        scorecards,
+        ledger,
+    ):
         api.register_blueprint(module.blp)
     app.before_request(_refuse_oversized_body)
     app.register_error_handler(DomainError, handle_domain_error)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from dispatch.audit import trail
+from dispatch.audit import scorecards, trail
 from dispatch.models import Callback, Complaint, ComplaintStatus, Provider, Role, utcnow
 from dispatch.platform import personal
 from dispatch.platform.actors import Actor
@@ -80,6 +80,7 @@ def open_for_callback(
         },
     )
     put_under_review(session, complaint.provider_id, f"complaint {complaint.id}: {summary}", actor)
+    scorecards.count_complaint(session, complaint, callback.installer_id)
     return complaint
 
 

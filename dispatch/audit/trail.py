@@ -53,8 +53,9 @@ def record(
     from_state: str | None = None,
     to_state: str | None = None,
     data: dict[str, Any] | None = None,
-) -> None:
-    """Queue an audit event; it is written in the same transaction, at commit."""
+) -> AuditEvent:
+    """Queue an audit event; it is written in the same transaction, at commit. Returns it (its
+    `occurred_at` is the time of the change; `seq` and `hash` are set at commit)."""
     if entity_id is None:
         raise ValueError("flush the entity before recording an event about it")
     event = AuditEvent(
@@ -69,6 +70,7 @@ def record(
         data=_plain(data or {}),
     )
     session.info.setdefault(_PENDING, []).append(event)
+    return event
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:

@@ -19,12 +19,14 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from dispatch.audit import trail
 from dispatch.models import (
+    Appeal,
     Base,
     Callback,
     CallbackState,
     Complaint,
     ContactAttempt,
     Customer,
+    Fine,
     IdempotencyRecord,
     OptOut,
     OrderState,
@@ -225,6 +227,22 @@ def erase_customer(
     ):
         if provider.review_reason:
             provider.review_reason = scrub(provider.review_reason, texts)
+
+    # The ledger's free text about these orders (a supervisor's reason, a provider's appeal): the
+    # entries themselves hold ids, amounts and generated memos only, and are never changed.
+    fines = list(session.scalars(select(Fine).where(Fine.work_order_id.in_(order_ids))).unique())
+    for fine in fines:
+        if fine.decision_reason:
+            fine.decision_reason = scrub(fine.decision_reason, texts)
+    report.add("ledger_fines", len([f for f in fines if f.decision_reason]))
+    appeals = list(
+        session.scalars(select(Appeal).where(Appeal.fine_id.in_([f.id for f in fines] or [-1]))).unique()
+    )
+    for appeal in appeals:
+        appeal.statement = scrub(appeal.statement, texts)
+        if appeal.decision_reason:
+            appeal.decision_reason = scrub(appeal.decision_reason, texts)
+    report.add("ledger_appeals", len(appeals))
 
     _erase_receipts(session, customer.id, values, texts, report)
     _scrub_json_rows(

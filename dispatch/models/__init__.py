@@ -18,6 +18,16 @@ from dispatch.models.audit import (
 )
 from dispatch.models.base import Base, JSONType, UTCDateTime, utcnow
 from dispatch.models.customers import Customer, Unit
+from dispatch.models.ledger import (
+    Appeal,
+    AppealStatus,
+    EntryKind,
+    Fine,
+    FineStatus,
+    LedgerEntry,
+    LedgerMonth,
+    Party,
+)
 from dispatch.models.orders import NotCompletedReason, OrderKind, OrderState, Outcome, Visit, WorkOrder
 from dispatch.models.plumbing import IdempotencyRecord, OutboxMessage
 from dispatch.models.reference import (
@@ -30,10 +40,13 @@ from dispatch.models.reference import (
     Seniority,
 )
 from dispatch.models.sales import ReceiptStatus, Sale, SaleChannel, SaleReceipt
+from dispatch.models.scorecards import FIGURES, ScorecardDay
 from dispatch.models.users import ApiToken, Role, User
 
 __all__ = [
     "ApiToken",
+    "Appeal",
+    "AppealStatus",
     "AttemptStatusEvent",
     "AuditEvent",
     "Base",
@@ -47,15 +60,22 @@ __all__ = [
     "ContactAttempt",
     "Coverage",
     "Customer",
+    "EntryKind",
+    "FIGURES",
+    "Fine",
+    "FineStatus",
     "IdempotencyRecord",
     "Installer",
     "JSONType",
+    "LedgerEntry",
+    "LedgerMonth",
     "NotCompletedReason",
     "OptOut",
     "OrderKind",
     "OrderState",
     "OutboxMessage",
     "Outcome",
+    "Party",
     "ProductLine",
     "ProductModel",
     "Provider",
@@ -65,10 +85,11 @@ __all__ = [
     "Sale",
     "SaleChannel",
     "SaleReceipt",
+    "ScorecardDay",
     "Seniority",
     "Unit",
-    "UTCDateTime",
     "User",
+    "UTCDateTime",
     "Verdict",
     "Visit",
     "WorkOrder",

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.audit import scorecards
 from dispatch.models import (
     OrderKind,
     OrderState,
@@ -114,7 +115,7 @@ def new_order(
     if "fault_description" in audited:
         # The customer's words: on the order (erasable), only their keyed digest in the trail.
         audited["fault_description_digest"] = personal.text_digest(audited.pop("fault_description"), settings)
-    transition(
+    event = transition(
         session,
         order,
         "create",
@@ -128,6 +129,8 @@ def new_order(
             **audited,
         },
     )
+    # Routed to a provider: dispatched, counted on the provider's scorecard at the event's time.
+    scorecards.count_dispatch(session, order, event.occurred_at)
     plan_reminder(session, order, reminder_hours, new=True)
     return order
 
@@ -217,6 +220,7 @@ def assign(
             raise Invalid.field("provider", "no active provider covers this city and product line; name one")
     order.provider_id = provider.id
     order.provider = provider
-    transition(session, order, "assign", resting_state(order), actor, {"provider_id": provider.id})
+    event = transition(session, order, "assign", resting_state(order), actor, {"provider_id": provider.id})
+    scorecards.count_dispatch(session, order, event.occurred_at)
     plan_reminder(session, order, reminder_hours)
     return order

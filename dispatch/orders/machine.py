@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.audit import trail
 from dispatch.models import (
+    AuditEvent,
     OrderState,
     WorkOrder,
 )
@@ -60,15 +61,15 @@ def transition(
     to_state: OrderState,
     actor: Actor,
     data: dict[str, Any] | None = None,
-) -> None:
-    """Move an order to `to_state` by `action`, or raise Conflict; records the audit event."""
+) -> AuditEvent:
+    """Move an order to `to_state` by `action`, or raise Conflict; records the audit event (returned)."""
     current = OrderState(order.state) if order.state else None
     if not allowed(action, current, to_state):
         where = current.value if current else "new"
         raise Conflict(f"work order {order.id or ''} cannot {action} from {where}".replace("  ", " "))
     order.state = to_state.value
     session.flush()
-    trail.record(
+    return trail.record(
         session,
         actor,
         "work_order",

@@ -136,6 +136,24 @@ DEFAULTS: dict[str, Any] = {
     # Where the front-end libraries installed by `npm ci` are (the node_modules folder); empty:
     # node_modules in the repository, beside the dispatch package.
     "WEB_VENDOR_DIR": "",
+    # --- scorecards, rankings and the ledger (issue 14) ---
+    # Ratings a provider, team or installer needs in the period to be ranked; below it, "not ranked".
+    "RANKING_MIN_RATED": 20,
+    # Watch list: a team whose "customer not home" claims were contradicted at least this many
+    # percentage points above its city's median share, with at least this many contradicted.
+    "RANKING_WATCH_POINTS": 15,
+    "RANKING_WATCH_MIN_CONTRADICTED": 3,
+    # The ledger's currency (ISO 4217) and the time zone of its days and months (headquarters').
+    "LEDGER_CURRENCY": "CNY",
+    "LEDGER_TIMEZONE": "Asia/Shanghai",
+    # The installer's bonus per verified very-satisfied job, in minor units (1000 = 10.00), and
+    # per product line where it differs ("gas_boiler=1500,solar_wh=2000").
+    "LEDGER_BONUS_MINOR": 1000,
+    "LEDGER_BONUS_BY_PRODUCT_LINE": "",
+    # The fine proposed for each contradicted claim, in minor units (200000 = 2,000.00).
+    "LEDGER_FINE_MINOR": 200000,
+    # Days after a fine is posted during which its provider may appeal it.
+    "LEDGER_APPEAL_DAYS": 14,
 }
 
 ENV_PREFIX = "DISPATCH_"
@@ -217,6 +235,50 @@ def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
             )
     if webhooks and backend == "simulator" and not settings.get("TWILIO_AUTH_TOKEN"):
         check_signing_secret(settings)  # (a Twilio auth token, when set, is the signing key)
+    check_ledger(settings)
+
+
+def bonus_table(value: Any) -> dict[str, int]:
+    """LEDGER_BONUS_BY_PRODUCT_LINE as {product line code: minor units}: "a=1500,b=2000" or a TOML table."""
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        pairs = []
+        for part in str(value or "").split(","):
+            if part.strip():
+                code, sep, amount = part.partition("=")
+                if not sep:
+                    raise ConfigError(f"LEDGER_BONUS_BY_PRODUCT_LINE: {part.strip()!r} is not code=minor_units")
+                pairs.append((code, amount))
+    table: dict[str, int] = {}
+    for code, amount in pairs:
+        try:
+            minor = int(str(amount).strip())
+        except ValueError:
+            raise ConfigError(
+                f"LEDGER_BONUS_BY_PRODUCT_LINE: the amount for {str(code).strip()!r} is not a whole number"
+            ) from None
+        if minor < 0:
+            raise ConfigError(f"LEDGER_BONUS_BY_PRODUCT_LINE: the amount for {str(code).strip()!r} is negative")
+        table[str(code).strip()] = minor
+    return table
+
+
+def check_ledger(settings: dict[str, Any]) -> None:
+    """Refuse ledger and ranking settings that cannot work, naming the setting."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(settings["LEDGER_TIMEZONE"]))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"LEDGER_TIMEZONE {settings['LEDGER_TIMEZONE']!r} is not a time zone") from None
+    currency = str(settings["LEDGER_CURRENCY"])
+    if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
+        raise ConfigError(f"LEDGER_CURRENCY must be a three-letter ISO 4217 code, not {currency!r}")
+    for key in ("LEDGER_BONUS_MINOR", "LEDGER_FINE_MINOR", "LEDGER_APPEAL_DAYS", "RANKING_MIN_RATED"):
+        if int(settings[key]) < 0:
+            raise ConfigError(f"{key} may not be negative")
+    bonus_table(settings["LEDGER_BONUS_BY_PRODUCT_LINE"])
 
 
 # A session key shorter than this is refused, for the same reason.

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dispatch.audit import verdicts
+from dispatch.audit import ledger, scorecards, verdicts
 from dispatch.audit.callbacks.common import CS, _cfg, _lock, _lock_attempt, _next_seq, _note, _record
 from dispatch.audit.callbacks.effects import _apply
 from dispatch.audit.callbacks.heard import _keep_heard, how_read
@@ -161,4 +161,8 @@ def _resolve(
         **({"heard": dict(heard)} if heard else {}),
     )
     _apply(session, callback, verdict, actor, now, settings)
+    # In the verdict's own transaction: its figures on the scorecards, and what it earns or costs
+    # (a very-satisfied job's bonus posted, a contradicted claim's fine proposed).
+    scorecards.count_verdict(session, callback)
+    ledger.on_verdict(session, callback, actor, now, settings)
     return verdict.value
