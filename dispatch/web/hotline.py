@@ -16,13 +16,12 @@ from dispatch.customers import directory
 from dispatch.models import City, Customer, ProductModel, Role, Unit, utcnow
 from dispatch.orders import booking, queries, repairs
 from dispatch.orders.machine import OPEN_STATES
-from dispatch.platform import idempotency
 from dispatch.platform.errors import Conflict, DomainError, Invalid, NotFound
 from dispatch.reference.catalogue import list_rows
 from dispatch.sales import intake
-from dispatch.web import present
+from dispatch.web import once, present
 from dispatch.web.blueprint import bp
-from dispatch.web.context import actor, db, sessions, setting
+from dispatch.web.context import actor, db, setting
 from dispatch.web.security import is_htmx, signed_in
 
 DESK = Role.AGENT.value
@@ -105,45 +104,12 @@ def customer_card(customer_id: int) -> ResponseReturnValue:
 # --- one-time forms (a double-submitted form does nothing twice) -------------------------------------
 
 
-def _once(fields: dict[str, Any], back: str) -> tuple[str | None, ResponseReturnValue | None]:
-    """The stored outcome of this form's first submission to replay, else the key to complete."""
-    form_key = request.form.get("form_key", "")
-    if not form_key or len(form_key) > 64:
-        return None, None
-    key = f"web-form:{form_key}"
-    try:
-        replay = idempotency.claim(
-            sessions(),
-            actor().user_id or 0,
-            key,
-            idempotency.request_fingerprint(request.method, request.path, fields),
-            lease_seconds=int(setting("IDEMPOTENCY_LEASE_SECONDS")),
-            ttl_hours=int(setting("IDEMPOTENCY_TTL_HOURS")),
-        )
-    except DomainError:  # still being saved, or the same key with other values
-        flash("That form was already sent; it was saved once.", "notice")
-        return None, redirect(back, 303)
-    if replay is not None:
-        body = replay.body or {}
-        if body.get("message"):
-            flash(str(body["message"]), "success")
-        return None, redirect(str(body.get("location") or back), 303)
-    return key, None
-
-
 def _done(key: str | None, location: str, message: str) -> ResponseReturnValue:
     """Remember the outcome under the form's key, commit, and go to `location`."""
-    if key is not None:
-        idempotency.complete(db(), actor().user_id or 0, key, 303, {"location": location, "message": message})
+    once.done(key, location, message)
     db().commit()
     flash(message, "success")
     return redirect(location, 303)
-
-
-def _give_back(key: str | None) -> None:
-    db().rollback()
-    if key is not None:
-        idempotency.release(sessions(), actor().user_id or 0, key)
 
 
 def _field_errors(exc: DomainError, names: dict[str, str], fallback: str) -> dict[str, str]:
@@ -205,7 +171,7 @@ def book(order_id: int) -> ResponseReturnValue:
     if errors or window is None:
         return _card(customer_id, 422, forms={name: form}, errors={name: errors})
     back = url_for("web.customer_card", customer_id=customer_id)
-    key, replayed = _once(form, back)
+    key, replayed = once.claim(form, back)
     if replayed is not None:
         return replayed
     try:
@@ -223,11 +189,11 @@ def book(order_id: int) -> ResponseReturnValue:
         )
         return _done(key, f"{back}#order-{order_id}", message)
     except Invalid as exc:
-        _give_back(key)
+        once.give_back(key)
         errors = _field_errors(exc, WINDOW_FIELDS, "day")
         return _card(customer_id, 422, forms={name: form}, errors={name: errors})
     except Conflict as exc:
-        _give_back(key)
+        once.give_back(key)
         return _card(customer_id, 409, forms={name: form}, problem=f"Not booked: {exc.message}.")
 
 
@@ -246,14 +212,14 @@ def cancel(order_id: int) -> ResponseReturnValue:
     if errors:
         return _card(customer_id, 422, forms={name: form}, errors={name: errors})
     back = url_for("web.customer_card", customer_id=customer_id)
-    key, replayed = _once(form, back)
+    key, replayed = once.claim(form, back)
     if replayed is not None:
         return replayed
     try:
         booking.cancel_order(db(), actor(), order_id, reason=form["reason"], settings=current_app.config)
         return _done(key, f"{back}#order-{order_id}", f"Order #{order_id} is cancelled.")
     except Conflict as exc:
-        _give_back(key)
+        once.give_back(key)
         return _card(customer_id, 409, forms={name: form}, problem=f"Not cancelled: {exc.message}.")
 
 
@@ -288,7 +254,7 @@ def repair(unit_id: int) -> ResponseReturnValue:
     if errors:
         return _card(customer_id, 422, forms={name: form}, errors={name: errors})
     back = url_for("web.customer_card", customer_id=customer_id)
-    key, replayed = _once(form, back)
+    key, replayed = once.claim(form, back)
     if replayed is not None:
         return replayed
     try:
@@ -309,7 +275,7 @@ def repair(unit_id: int) -> ResponseReturnValue:
         )
         return _done(key, f"{back}#order-{order.id}", message)
     except (Invalid, Conflict) as exc:
-        _give_back(key)
+        once.give_back(key)
         errors = _field_errors(exc, {"fault_category": "fault_category"}, "fault_description")
         return _card(
             customer_id, 409 if isinstance(exc, Conflict) else 422, forms={name: form}, errors={name: errors}
@@ -444,7 +410,7 @@ def sale() -> ResponseReturnValue:
         items=[item],
         appointment=window,
     )
-    key, replayed = _once({k: v for k, v in form.items() if k != "sold_on"}, url_for("web.hotline"))
+    key, replayed = once.claim({k: v for k, v in form.items() if k != "sold_on"}, url_for("web.hotline"))
     if replayed is not None:
         return replayed
     try:
@@ -463,5 +429,5 @@ def sale() -> ResponseReturnValue:
         location = url_for("web.customer_card", customer_id=cust) + (f"#order-{first}" if first else "")
         return _done(key, location, message)
     except Invalid as exc:
-        _give_back(key)
+        once.give_back(key)
         return _sale_page(form, _field_errors(exc, SALE_PATHS, "name"), 422)

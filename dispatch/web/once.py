@@ -1,4 +1,4 @@
-"""One-time form keys for the provider and supervisor pages: a double-submitted form does nothing
+"""One-time form keys for the pages (hotline, portal, supervisors): a double-submitted form does nothing
 twice. The key is kept like an API Idempotency-Key; a second submission replays the first answer
 (a redirect and its message)."""
 
