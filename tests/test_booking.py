@@ -28,7 +28,7 @@ def _reminders(session, order_id: int) -> list[OutboxMessage]:
     return [
         row
         for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        if row.payload.get("work_order_id") == order_id
+        if row.job == "remind_provider" and row.payload.get("work_order_id") == order_id
     ]
 
 
@@ -283,3 +283,43 @@ def test_an_order_once_visited_or_reopened_under_a_complaint_is_not_the_shops_to
         assert _book(api, order["id"], future_window(days=5), who="sales").status_code == 404
         assert _state(api, order["id"]) == before
         assert _book(api, order["id"], future_window(days=5), who="agent").status_code == 200
+
+
+def test_every_change_to_a_booking_is_a_new_version_told_once(api, pending, session):
+    """Each change (book, reschedule, cancel) raises the order's booking version and requests,
+    in its own transaction, one `booking_changed` job for that version; repeating a request is
+    ignored (the outbox's dedupe key), and verifying a visit changes no booking."""
+    order_id = pending["id"]
+    assert _book(api, order_id, future_window(days=4)).status_code == 200
+    assert _book(api, order_id, future_window(days=5)).status_code == 200
+    cancel = api.post(f"/api/v1/work-orders/{order_id}/cancel", "agent", {"reason": "customer moved"})
+    assert cancel.status_code == 200, cancel.get_json()
+    session.expire_all()
+    told = [
+        (row.payload["booking_version"], row.payload["action"], row.dedupe_key)
+        for row in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.job == "booking_changed").order_by(OutboxMessage.id)
+        )
+        if row.payload["work_order_id"] == order_id
+    ]
+    assert told == [
+        (1, "create", f"booking:{order_id}:1"),
+        (2, "book", f"booking:{order_id}:2"),
+        (3, "reschedule", f"booking:{order_id}:3"),
+        (4, "cancel", f"booking:{order_id}:4"),
+    ]
+    assert session.get(WorkOrder, order_id).booking_version == 4
+
+
+def test_the_booking_job_hands_each_version_to_every_handler(session, monkeypatch, api, pending):
+    from dispatch import bookings
+
+    seen: list[tuple[int, int, str, str]] = []
+    monkeypatch.setattr(
+        bookings,
+        "HANDLERS",
+        [lambda s, order, version, action, cfg: seen.append((order.id, version, action, order.state))],
+    )
+    assert bookings.booking_changed(session, pending["id"], 1, "create", {}) == 1
+    assert bookings.booking_changed(session, 10**9, 1, "create", {}) == 0  # no such order: nothing told
+    assert seen == [(pending["id"], 1, "create", "pending")]

@@ -78,11 +78,12 @@ def test_a_job_lost_with_redis_is_handed_over_again_and_runs_once(api, session, 
         start = utcnow().replace(microsecond=0) + timedelta(hours=3)
         window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()}
         order_id = api.sale(appointment=window)["work_orders"][0]["id"]
-        # The relay hands the reminder to Redis, but no worker runs; then Redis restarts empty.
+        # The relay hands the reminder (and the booking's change, to be told) to Redis, but no
+        # worker runs; then Redis restarts empty.
         relay = subprocess.run(
             [str(BIN / "dispatch"), "outbox", "relay"], env=env, capture_output=True, text=True
         )
-        assert relay.stdout.strip() == "relayed 1", relay.stderr
+        assert relay.stdout.strip() == "relayed 2", relay.stderr
         redis.stop()
         redis.start()
         procs += [start_worker(env), start_cron(env)]

@@ -6,6 +6,7 @@ import logging
 
 from rq import Retry
 
+from dispatch import bookings
 from dispatch.audit import callbacks, trail
 from dispatch.jobs.runtime import (
     OUTBOX_JOB_PREFIX,
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 # The jobs an outbox row may name: outbox.job -> function here.
 REGISTRY: dict[str, str] = {
     "remind_provider": "dispatch.jobs.tasks.remind_provider",
+    "booking_changed": "dispatch.jobs.tasks.booking_changed",
     # Written by the telephony side (places the call or text of a verification callback).
     "place_callback_attempt": "dispatch.jobs.callbacks.place_callback_attempt",
 }
@@ -36,6 +38,12 @@ def remind_provider(work_order_id: int, appointment_start: str) -> None:
     """Push a booked order to its provider ahead of the appointment (once per booking)."""
     with job_session() as session:
         notices.remind_provider(session, work_order_id, appointment_start)
+
+
+def booking_changed(work_order_id: int, booking_version: int, action: str) -> None:
+    """Tell whoever must hear of one version of an order's booking (once per version)."""
+    with job_session() as session:
+        bookings.booking_changed(session, work_order_id, booking_version, action, settings())
 
 
 def register_sales() -> int:

@@ -16,6 +16,7 @@ from dispatch.models import (
     OrderState,
     WorkOrder,
 )
+from dispatch.platform import outbox
 from dispatch.platform.actors import Actor
 from dispatch.platform.errors import Conflict
 
@@ -48,6 +49,10 @@ TRANSITIONS: dict[str, tuple[frozenset[OrderState | None], frozenset[OrderState]
 }
 
 
+# Every action but "verify" changes what was booked (who, when, whether the visit still stands).
+BOOKING_ACTIONS = frozenset(TRANSITIONS) - {"verify"}
+
+
 def allowed(action: str, from_state: OrderState | None, to_state: OrderState) -> bool:
     """Whether the state machine allows `action` to move an order between these states."""
     sources, targets = TRANSITIONS[action]
@@ -68,7 +73,18 @@ def transition(
         where = current.value if current else "new"
         raise Conflict(f"work order {order.id or ''} cannot {action} from {where}".replace("  ", " "))
     order.state = to_state.value
+    if action in BOOKING_ACTIONS:
+        order.booking_version = (order.booking_version or 0) + 1
     session.flush()
+    if action in BOOKING_ACTIONS:
+        # Whoever must hear of the change (the provider, the customer) is told by a job that reads
+        # the order again: requested in this transaction, so never lost, and once per version.
+        outbox.put(
+            session,
+            "booking_changed",
+            {"work_order_id": order.id, "booking_version": order.booking_version, "action": action},
+            dedupe_key=f"booking:{order.id}:{order.booking_version}",
+        )
     return trail.record(
         session,
         actor,
