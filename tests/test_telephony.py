@@ -68,6 +68,15 @@ def test_text_goes_through_the_sdk(standin):
     assert req.form["StatusCallback"] == "https://dispatch.example.com/api/v1/twilio/sms-status?attempt=43"
 
 
+def test_a_text_outside_any_callback_goes_through_the_sdk_without_a_status_webhook(standin):
+    gateway = make_gateway(twilio_settings(standin.url))
+    sid = gateway.send_text("+12175550199", "Your visit is tomorrow", reference="message-9")
+    [req] = standin.messages()
+    assert sid == req.sid and sid.startswith("SM")
+    assert (req.form["To"], req.form["From"]) == ("+12175550199", "+12175550100")
+    assert req.form["Body"] == "Your visit is tomorrow" and "StatusCallback" not in req.form
+
+
 @pytest.mark.parametrize(
     "status, error",
     [(429, TransientError), (503, TransientError), (500, UncertainError), (400, RejectedError)],

@@ -44,6 +44,10 @@ class Gateway(Protocol):
         """Text `to`; delivery reports go to the SMS status webhook, replies to the SMS webhook."""
         ...
 
+    def send_text(self, to: str, body: str, reference: str) -> str:
+        """Text `to` outside any callback attempt (a reminder, a notice); `reference` is for the log."""
+        ...
+
 
 def webhook_url(settings: dict[str, Any], name: str, **query: Any) -> str:
     """The public URL of one webhook (what Twilio calls and what signatures are computed over)."""

@@ -104,6 +104,12 @@ class SimulatorGateway:
         )
         return sid
 
+    def send_text(self, to: str, body: str, reference: str) -> str:
+        """A text that belongs to no callback attempt: the simulated phone takes it; returns a MessageSid."""
+        sid = new_sid("SM")
+        log.info("simulated text %s to %s (%s, %d characters)", sid, masked(to), reference, len(body))
+        return sid
+
 
 _http = threading.local()
 

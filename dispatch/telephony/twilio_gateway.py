@@ -115,3 +115,15 @@ class TwilioGateway:
                 status_callback=webhook_url(self.settings, "sms-status", attempt=attempt_id),
             ),
         )
+
+    def send_text(self, to: str, body: str, reference: str) -> str:
+        """Send one text that belongs to no callback attempt (a reminder, a notice, an invitation).
+
+        `reference` names what is sent (e.g. "message-42") in the log; delivery reports are not
+        asked for. Raises TransientError (not sent: safe to retry), UncertainError (may have been
+        sent: never retry blindly) or RejectedError (refused: the number is wrong).
+        """
+        log.info("texting %s (%s)", masked(to), reference)
+        return self._create(
+            "text", to, lambda: self.client.messages.create(to=to, from_=self.from_, body=body)
+        )
