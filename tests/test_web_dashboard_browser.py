@@ -123,14 +123,14 @@ def test_a_contradiction_to_a_fine_appealed_upheld_and_a_statement_at_zero(
 
     # A bar of the "not home" chart and a point of the rate chart each open their orders.
     _click_chart(sv, "nothome-chart-title", "contradicted", 0)
-    expect(sv.get_by_role("heading", name=re.compile("“not home” claims contradicted"))).to_be_visible()
+    expect(sv.get_by_role("heading", name=re.compile("“Not home” claims contradicted"))).to_be_visible()
     expect(sv.get_by_text(f"Order #{order_id} ·")).to_be_visible()
     expect(sv.get_by_text("the customer said nobody came")).to_be_visible()
     shoot(sv, "41-dashboard-drill-down")
     sv.go_back()
     _click_chart(sv, "rate-chart-title", "(SPR-HEAT)")
     expect(
-        sv.get_by_role("heading", name=re.compile("Springfield Heat & Water: very satisfied"))
+        sv.get_by_role("heading", name=re.compile("Springfield Heat & Water · Very satisfied"))
     ).to_be_visible()
     expect(sv.get_by_text(f"Order #{glad} ·")).to_be_visible()
     expect(sv.get_by_text(f"Order #{order_id} ·")).to_have_count(0)

@@ -278,19 +278,19 @@ def masked_phone(e164: str) -> str:
 # --- the supervisors' dashboard and the ledger pages ----------------------------------------------
 
 FIGURE_WORDS = {
-    "dispatched": "orders dispatched",
-    "closed": "visits reported",
-    "first_visit_completed": "completed on the first visit",
-    "not_home_claims": "“customer not home” claims",
-    "verdicts": "checked with the customer",
-    "confirmed": "confirmed by the customer",
-    "contradicted": "contradicted by the customer",
-    "unreachable": "customer not reached",
-    "not_home_checked": "“not home” claims checked",
-    "not_home_contradicted": "“not home” claims contradicted",
-    "rated": "ratings",
-    "very_satisfied": "very satisfied",
-    "complaints": "complaints opened",
+    "dispatched": "Orders dispatched",
+    "closed": "Visits reported",
+    "first_visit_completed": "Completed on the first visit",
+    "not_home_claims": "“Not home” claims",
+    "verdicts": "Checked with the customer",
+    "confirmed": "Confirmed by the customer",
+    "contradicted": "Contradicted by the customer",
+    "unreachable": "Customer not reached",
+    "not_home_checked": "“Not home” claims checked",
+    "not_home_contradicted": "“Not home” claims contradicted",
+    "rated": "Ratings",
+    "very_satisfied": "Very satisfied",
+    "complaints": "Complaints opened",
 }
 
 FINE_STATUS = {
@@ -376,7 +376,7 @@ def rate_chart(rows: list[Any], days: list[date], link: Any) -> dict[str, Any]:
                 "points": points,
             }
         )
-    return {"kind": "rate", "labels": labels, "series": series}
+    return {"kind": "rate", "labels": labels, "shown": [d.strftime("%d %b") for d in days], "series": series}
 
 
 def not_home_chart(rows: list[Any], link: Any) -> dict[str, Any]:

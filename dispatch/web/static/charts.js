@@ -14,6 +14,37 @@
     return hex + "33"; // #RRGGBB + alpha 0.2
   }
 
+  // Each day's 95% interval as a whisker on its point: a band needs two days in a row to show,
+  // a whisker shows the interval of a lone day too.
+  var whiskers = {
+    id: "dispatchWhiskers",
+    afterDatasetsDraw: function (chart) {
+      var ctx = chart.ctx;
+      var y = chart.scales.y;
+      chart.data.datasets.forEach(function (dataset, d) {
+        if (!dataset.points || !chart.isDatasetVisible(d)) return;
+        chart.getDatasetMeta(d).data.forEach(function (el, i) {
+          var p = dataset.points[i];
+          if (!p) return;
+          var top = y.getPixelForValue(p.upper);
+          var bottom = y.getPixelForValue(p.lower);
+          ctx.save();
+          ctx.strokeStyle = dataset.borderColor;
+          ctx.lineWidth = 2;
+          ctx.beginPath();
+          ctx.moveTo(el.x, top);
+          ctx.lineTo(el.x, bottom);
+          ctx.moveTo(el.x - 6, top);
+          ctx.lineTo(el.x + 6, top);
+          ctx.moveTo(el.x - 6, bottom);
+          ctx.lineTo(el.x + 6, bottom);
+          ctx.stroke();
+          ctx.restore();
+        });
+      });
+    },
+  };
+
   function rateChart(canvas, spec) {
     var datasets = [];
     spec.series.forEach(function (s) {
@@ -45,13 +76,17 @@
         pointRadius: 5,
         pointHoverRadius: 8,
         spanGaps: false,
+        clip: 10,
       });
     });
     return {
       type: "line",
-      data: { labels: spec.labels, datasets: datasets },
+      data: { labels: spec.shown, datasets: datasets },
+      plugins: [whiskers],
       options: {
+        layout: { padding: { top: 10 } },
         scales: {
+          x: { offset: true },
           y: { min: 0, max: 1, ticks: { callback: percent } },
         },
         plugins: {
@@ -85,8 +120,8 @@
       data: {
         labels: spec.labels,
         datasets: [
-          { label: "“Not home” claims", data: spec.claims, hrefs: spec.claims_href, backgroundColor: "#56B4E9" },
-          { label: "… contradicted by the customer", data: spec.contradicted, hrefs: spec.contradicted_href, backgroundColor: "#D55E00" },
+          { label: "“Not home” claims", data: spec.claims, hrefs: spec.claims_href, backgroundColor: "#56B4E9", maxBarThickness: 56 },
+          { label: "… contradicted by the customer", data: spec.contradicted, hrefs: spec.contradicted_href, backgroundColor: "#D55E00", maxBarThickness: 56 },
         ],
       },
       options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
@@ -115,6 +150,8 @@
 
   function draw(root) {
     if (typeof Chart === "undefined" || !root || !root.querySelectorAll) return;
+    // The wallboard is read from across the room.
+    Chart.defaults.font.size = document.body.classList.contains("wallboard") ? 18 : 13;
     // Charts of a board that htmx has swapped out: free them.
     Object.values(Chart.instances).forEach(function (chart) {
       if (!chart.canvas.isConnected) chart.destroy();
