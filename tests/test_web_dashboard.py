@@ -174,6 +174,9 @@ def test_a_provider_sees_only_its_own_money_and_appeals_within_the_window(app, a
     assert refused.status_code == 404
     assert spr.get(f"/portal/fines/{riv_fine}").status_code == 404
     assert spr.get("/supervise").status_code == 403 and spr.get("/supervise/board").status_code == 403
+    # Its scorecard and places are its own: nothing of another provider's.
+    riv_card = _text(riv.get("/portal/scorecard"))
+    assert "Your rank nationwide" in riv_card and "Springfield" not in riv_card
     ledger_page = _text(spr.get("/portal/ledger"))
     assert (
         f"Fine #{fine_id} · CNY 2,000.00 · posted" in ledger_page and f"Fine #{riv_fine} ·" not in ledger_page
@@ -203,3 +206,34 @@ def test_a_provider_sees_only_its_own_money_and_appeals_within_the_window(app, a
     assert late.status_code == 409 and "The appeal was not filed" in _text(late)
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Fine).where(Fine.id == fine_id)) == 1
+
+
+SUPERVISOR_PAGES = [
+    "/supervise",
+    "/supervise/board",
+    "/supervise/wallboard",
+    "/supervise/wallboard/board",
+    "/supervise/fines/1",
+    "/supervise/appeals/1",
+    "/supervise/providers/SPR-HEAT/orders?figure=contradicted&first=2031-03-14&last=2031-03-14",
+]
+PROVIDER_PAGES = [
+    "/portal/scorecard",
+    "/portal/ledger",
+    "/portal/statements/2031-03",
+    "/portal/statements/2031-03.csv",
+    "/portal/fines/1",
+]
+
+
+def test_each_page_is_for_its_role_only(app, api, session_factory):
+    nobody = app.test_client()
+    sv = _browser(app, session_factory, SUPERVISOR)
+    spr = _browser(app, session_factory, SPR)
+    for path in SUPERVISOR_PAGES + PROVIDER_PAGES:
+        assert nobody.get(path).status_code == 302, path  # to the login page
+    for path in SUPERVISOR_PAGES:
+        assert spr.get(path).status_code == 403, path
+    for path in PROVIDER_PAGES:
+        assert sv.get(path).status_code == 403, path
+    assert spr.get("/portal/statements/2031-13").status_code == 404  # not a month
