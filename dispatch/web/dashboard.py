@@ -9,19 +9,18 @@ GET /scorecards, /rankings, /ledger and POST /ledger/.../decision."""
 from __future__ import annotations
 
 import json
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from dispatch.audit import complaints, ledger, scorecards
 from dispatch.models import City, Role, utcnow
-from dispatch.platform.errors import Conflict, Invalid, NotFound
+from dispatch.platform.errors import Invalid, NotFound
 from dispatch.reference import catalogue
 from dispatch.web import once, present
 from dispatch.web.blueprint import bp
@@ -212,34 +211,24 @@ def _decision_form(choices: tuple[str, ...]) -> tuple[dict[str, str], dict[str, 
     return form, errors
 
 
-def _fine_page(
-    fine_id: int,
-    status: int = 200,
-    *,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    problem: str | None = None,
-) -> ResponseReturnValue:
+def _fine_page(fine_id: int, status: int = 200, **shown: Any) -> ResponseReturnValue:
+    """The fine's page; `shown`: what was typed, errors, a problem."""
     try:
         fine = ledger.get_fine(db(), actor(), fine_id, settings=current_app.config)
     except NotFound:
         once.not_found("fine")
     callback = complaints.complaint_answer(db(), actor(), fine.complaint_id) if fine.complaint_id else None
     tz = callback.work_order.city.timezone if callback else _my_tz()
-    page = render_template(
+    return once.form_page(
         "web/supervise/fine.html",
+        status,
         fine=fine,
         callback=callback,
         attempts=present.attempts(callback, tz) if callback else [],
         tz=tz,
         tz_words="customer's time" if callback else "your time",
-        form=form or {},
-        errors=errors or {},
-        problem=problem,
-        form_key=secrets.token_urlsafe(16),
+        **shown,
     )
-    db().rollback()
-    return page, status
 
 
 @bp.get("/supervise/fines/<int:fine_id>")
@@ -256,56 +245,39 @@ def sv_fine_decision(fine_id: int) -> ResponseReturnValue:
     form, errors = _decision_form(tuple(ledger.FineDecision))
     if errors:
         return _fine_page(fine_id, 422, form=form, errors=errors)
-    back = url_for("web.sv_fine", fine_id=fine_id)
-    key, replayed = once.claim({"fine_id": fine_id, **form}, back)
-    if replayed is not None:
-        return replayed
-    try:
+
+    def decide() -> str:
         fine = ledger.decide_fine(
             db(), actor(), fine_id, form["decision"], form["reason"], settings=current_app.config
         )
-        message = f"Fine #{fine_id} {fine.status}" + (
-            f": {present.money(fine.amount_minor, fine.currency)} charged to {fine.provider.name}."
-            if fine.status == "posted"
-            else "; nothing is charged."
-        )
-        once.done(key, back, message)
-        db().commit()
-    except NotFound:
-        once.give_back(key)
-        once.not_found("fine")
-    except Conflict as exc:
-        once.give_back(key)
-        return _fine_page(fine_id, 409, form=form, problem=f"Nothing was saved: {exc.message}.")
-    flash(message, "success")
-    return redirect(back, 303)
+        if fine.status == "posted":
+            return f"Fine #{fine_id} posted: {present.money(fine.amount_minor, fine.currency)} charged to {fine.provider.name}."
+        return f"Fine #{fine_id} voided; nothing is charged."
+
+    return once.save(
+        form,
+        url_for("web.sv_fine", fine_id=fine_id),
+        "fine",
+        decide,
+        lambda why: _fine_page(fine_id, 409, form=form, problem=f"Nothing was saved: {why}."),
+    )
 
 
-def _appeal_page(
-    appeal_id: int,
-    status: int = 200,
-    *,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    problem: str | None = None,
-) -> ResponseReturnValue:
+def _appeal_page(appeal_id: int, status: int = 200, **shown: Any) -> ResponseReturnValue:
+    """The appeal's page; `shown`: what was typed, errors, a problem."""
     try:
         appeal = ledger.get_appeal(db(), actor(), appeal_id)
     except NotFound:
         once.not_found("appeal")
-    page = render_template(
+    return once.form_page(
         "web/supervise/appeal.html",
+        status,
         appeal=appeal,
         fine=appeal.fine,
         tz=_my_tz(),
         tz_words="your time",
-        form=form or {},
-        errors=errors or {},
-        problem=problem,
-        form_key=secrets.token_urlsafe(16),
+        **shown,
     )
-    db().rollback()
-    return page, status
 
 
 @bp.get("/supervise/appeals/<int:appeal_id>")
@@ -322,22 +294,17 @@ def sv_appeal_decision(appeal_id: int) -> ResponseReturnValue:
     form, errors = _decision_form(tuple(ledger.AppealDecision))
     if errors:
         return _appeal_page(appeal_id, 422, form=form, errors=errors)
-    back = url_for("web.sv_appeal", appeal_id=appeal_id)
-    key, replayed = once.claim({"appeal_id": appeal_id, **form}, back)
-    if replayed is not None:
-        return replayed
-    try:
+
+    def decide() -> str:
         appeal = ledger.decide_appeal(
             db(), actor(), appeal_id, form["decision"], form["reason"], settings=current_app.config
         )
-        message = f"Appeal #{appeal_id} {present.APPEAL_STATUS[appeal.status]}."
-        once.done(key, back, message)
-        db().commit()
-    except NotFound:
-        once.give_back(key)
-        once.not_found("appeal")
-    except Conflict as exc:
-        once.give_back(key)
-        return _appeal_page(appeal_id, 409, form=form, problem=f"Nothing was saved: {exc.message}.")
-    flash(message, "success")
-    return redirect(back, 303)
+        return f"Appeal #{appeal_id} {present.APPEAL_STATUS[appeal.status]}."
+
+    return once.save(
+        form,
+        url_for("web.sv_appeal", appeal_id=appeal_id),
+        "appeal",
+        decide,
+        lambda why: _appeal_page(appeal_id, 409, form=form, problem=f"Nothing was saved: {why}."),
+    )

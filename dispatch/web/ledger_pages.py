@@ -6,16 +6,15 @@ calls as GET /scorecards/providers/{code}, /rankings, /ledger/... and POST /ledg
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Response, current_app, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from dispatch.audit import complaints, ledger, scorecards
 from dispatch.models import Provider, Role, utcnow
-from dispatch.platform.errors import Conflict, Invalid, NotFound
+from dispatch.platform.errors import Invalid, NotFound
 from dispatch.web import once, present
 from dispatch.web.blueprint import bp
 from dispatch.web.context import actor, db
@@ -117,41 +116,26 @@ def portal_statement_csv(month: str) -> ResponseReturnValue:
     return response
 
 
-def _fine_page(
-    fine_id: int,
-    status: int = 200,
-    *,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    problem: str | None = None,
-) -> ResponseReturnValue:
+def _fine_page(fine_id: int, status: int = 200, **shown: Any) -> ResponseReturnValue:
+    """One of the provider's fines; `shown`: what was typed, errors, a problem."""
     try:
         fine = ledger.get_fine(db(), actor(), fine_id, settings=current_app.config)
     except NotFound:
         once.not_found("fine")
     callback = complaints.complaint_answer(db(), actor(), fine.complaint_id) if fine.complaint_id else None
     now = utcnow()
-    page = render_template(
+    until = fine.appeal_until if fine.status == "posted" and fine.appeal is None else None
+    return once.form_page(
         "web/portal/fine.html",
+        status,
         fine=fine,
         callback=callback,
         attempts=present.attempts(callback, callback.work_order.city.timezone) if callback else [],
         tz=_my_tz(),
-        may_appeal=fine.status == "posted"
-        and fine.appeal is None
-        and fine.appeal_until is not None
-        and now <= fine.appeal_until,
-        window_passed=fine.status == "posted"
-        and fine.appeal is None
-        and fine.appeal_until is not None
-        and now > fine.appeal_until,
-        form=form or {},
-        errors=errors or {},
-        problem=problem,
-        form_key=secrets.token_urlsafe(16),
+        may_appeal=until is not None and now <= until,
+        window_passed=until is not None and now > until,
+        **shown,
     )
-    db().rollback()
-    return page, status
 
 
 @bp.get("/portal/fines/<int:fine_id>")
@@ -173,20 +157,15 @@ def portal_appeal(fine_id: int) -> ResponseReturnValue:
         errors["statement"] = f"At most {STATEMENT_MAX} characters ({len(form['statement'])} now)."
     if errors:
         return _fine_page(fine_id, 422, form=form, errors=errors)
-    back = url_for("web.portal_fine", fine_id=fine_id)
-    key, replayed = once.claim({"fine_id": fine_id, **form}, back)
-    if replayed is not None:
-        return replayed
-    try:
-        appeal = ledger.file_appeal(db(), actor(), fine_id, form["statement"], settings=current_app.config)
-        message = f"Appeal #{appeal.id} filed against fine #{fine_id}. Headquarters will decide it."
-        once.done(key, back, message)
-        db().commit()
-    except NotFound:
-        once.give_back(key)
-        once.not_found("fine")
-    except Conflict as exc:
-        once.give_back(key)
-        return _fine_page(fine_id, 409, form=form, problem=f"The appeal was not filed: {exc.message}.")
-    flash(message, "success")
-    return redirect(back, 303)
+
+    def appeal() -> str:
+        filed = ledger.file_appeal(db(), actor(), fine_id, form["statement"], settings=current_app.config)
+        return f"Appeal #{filed.id} filed against fine #{fine_id}. Headquarters will decide it."
+
+    return once.save(
+        form,
+        url_for("web.portal_fine", fine_id=fine_id),
+        "fine",
+        appeal,
+        lambda why: _fine_page(fine_id, 409, form=form, problem=f"The appeal was not filed: {why}."),
+    )
