@@ -113,6 +113,7 @@ def test_the_dashboard_shows_the_day_its_rankings_and_charts_that_link_to_orders
             and "heard “No, I was home all day and nobody came.”" in contradicted
         )
 
+        assert f'<a href="{html.escape(point["href"])}">1 of 2</a>' in raw  # the same link, in the table
         # The refresh fetches the figures alone (no page around them), still with "last updated".
         clock.shift(timedelta(minutes=1))
         board = sv.get("/supervise/board")

@@ -74,6 +74,7 @@ class Board:
     fines_total: int
     appeals: list[Any]
     appeals_total: int
+    rate: dict[str, Any]
     rate_chart: str
     not_home_chart: str
     min_rated: int
@@ -113,6 +114,7 @@ def board() -> Board:
         fines_total=fines_total,
         appeals=appeals,
         appeals_total=appeals_total,
+        rate=rate,
         rate_chart=json.dumps(rate),
         not_home_chart=json.dumps(not_home),
         min_rated=int(cfg["RANKING_MIN_RATED"]),
