@@ -40,11 +40,11 @@ def day(api, session_factory):
         return mixed_day(api, session_factory)
 
 
-def _browser(app, session_factory, name: str):
-    """A fresh test client signed in as `name` (its own cookies), in UTC."""
+def _browser(app, session_factory, name: str, tz: str = "UTC"):
+    """A fresh test client signed in as `name` (its own cookies), its browser's clock in `tz`."""
     client = app.test_client()
     set_password(session_factory, name)
-    assert login(client, name, tz="UTC").status_code == 303
+    assert login(client, name, tz=tz).status_code == 303
     return client
 
 
@@ -69,11 +69,11 @@ def _fine_id(session_factory, order_id: int) -> int:
 
 def test_the_dashboard_shows_the_day_its_rankings_and_charts_that_link_to_orders(app, day, session_factory):
     with time_machine.travel(NOON + timedelta(minutes=30), tick=False) as clock:
-        sv = _browser(app, session_factory, SUPERVISOR)
+        sv = _browser(app, session_factory, SUPERVISOR, "Asia/Shanghai")  # a supervisor at headquarters
         page = sv.get("/supervise")
         assert page.status_code == 200
         words = _text(page)
-        assert "Last updated 14:30:00 (UTC)" in words
+        assert "Last updated 22:30:00 (your time, UTC+08:00)" in words
         # Five callbacks answered or ended today (o1-o4, r1); none open.
         assert "5 done today" in words and "0 due now" in words
         # Orders moved today, by their state now: o1 and o2 verified; o4 closed ("not home" confirmed);
@@ -118,7 +118,7 @@ def test_the_dashboard_shows_the_day_its_rankings_and_charts_that_link_to_orders
         clock.shift(timedelta(minutes=1))
         board = sv.get("/supervise/board")
         assert board.status_code == 200 and "<html" not in board.get_data(as_text=True)
-        assert "Last updated 14:31:00 (UTC)" in _text(board)
+        assert "Last updated 22:31:00 (your time, UTC+08:00)" in _text(board)
         wall = sv.get("/supervise/wallboard")
         assert wall.status_code == 200 and 'class="wallboard"' in wall.get_data(as_text=True)
         assert 'aria-label="Headquarters"' not in wall.get_data(as_text=True)  # no navigation on the wall

@@ -328,8 +328,10 @@ def interval(lower: float | None, upper: float | None) -> str:
 
 
 def clock(at: datetime, tz: str) -> str:
-    """'14:05:09 (Asia/Shanghai)': a time on the reader's clock, with the zone named."""
-    return f"{at.astimezone(ZoneInfo(tz)):%H:%M:%S} ({tz})"
+    """'14:05:09 (your time, UTC+08:00)': a time on the reader's clock, with its offset."""
+    local = at.astimezone(ZoneInfo(tz))
+    offset = local.strftime("%z")
+    return f"{local:%H:%M:%S} (your time, UTC{offset[:3]}:{offset[3:]})"
 
 
 # Distinct, colour-blind-safe line colours (Okabe-Ito), one per provider in a chart.
