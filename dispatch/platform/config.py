@@ -133,6 +133,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_FAILURES_PER_ADDRESS": "20/15 minutes",
     # Seconds between refreshes of the callback console's live list.
     "WEB_LIVE_REFRESH_SECONDS": 5,
+    # Seconds between refreshes of the supervisors' dashboard and wallboard.
+    "WEB_DASHBOARD_REFRESH_SECONDS": 30,
     # Where the front-end libraries installed by `npm ci` are (the node_modules folder); empty:
     # node_modules in the repository, beside the dispatch package.
     "WEB_VENDOR_DIR": "",

@@ -4,13 +4,15 @@ twice. The key is kept like an API Idempotency-Key; a second submission replays 
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from flask import Response, abort, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from dispatch.platform import idempotency
-from dispatch.platform.errors import DomainError
+from dispatch.platform.errors import Conflict, DomainError, NotFound
 from dispatch.web.context import actor, db, sessions, setting
 
 
@@ -61,3 +63,41 @@ def not_found(what: str) -> NoReturn:
         message=f"There is no {what} with this number that you may see.",
     )
     abort(Response(page, 404))
+
+
+def save(
+    fields: dict[str, Any],
+    back: str,
+    what: str,
+    change: Callable[[], str],
+    refused: Callable[[str], ResponseReturnValue],
+) -> ResponseReturnValue:
+    """A form's change made once: `change()` (the domain call, returning the message to show) in
+    the transaction that stores the answer to replay; a 404 for what the person may not see, and
+    `refused(reason)` (the page again, saying why) when the domain refuses it as a conflict."""
+    key, replayed = claim(fields, back)
+    if replayed is not None:
+        return replayed
+    try:
+        message = change()
+        done(key, back, message)
+        db().commit()
+    except NotFound:
+        give_back(key)
+        not_found(what)
+    except Conflict as exc:
+        give_back(key)
+        return refused(exc.message)
+    flash(message, "success")
+    return redirect(back, 303)
+
+
+def form_page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    """A page with a form: what was typed (`form`), the errors beside the fields (`errors`), a
+    `problem` above them, and a fresh one-time key; the read ends with the page."""
+    context.setdefault("form", {})
+    context.setdefault("errors", {})
+    context.setdefault("problem", None)
+    page = render_template(template, form_key=secrets.token_urlsafe(16), **context)
+    db().rollback()
+    return page, status

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from dispatch.audit import scheduling
+from dispatch.audit.scorecards import wilson_interval
 from dispatch.customers import directory
 from dispatch.models import Callback, Customer, Visit
 
@@ -272,3 +273,123 @@ def masked_phone(e164: str) -> str:
     if len(e164) < 8:
         return e164
     return f"{e164[:2]} ··· {e164[-4:]}"
+
+
+# --- the supervisors' dashboard and the ledger pages ----------------------------------------------
+
+FIGURE_WORDS = {
+    "dispatched": "Orders dispatched",
+    "closed": "Visits reported",
+    "first_visit_completed": "Completed on the first visit",
+    "not_home_claims": "“Not home” claims",
+    "verdicts": "Checked with the customer",
+    "confirmed": "Confirmed by the customer",
+    "contradicted": "Contradicted by the customer",
+    "unreachable": "Customer not reached",
+    "not_home_checked": "“Not home” claims checked",
+    "not_home_contradicted": "“Not home” claims contradicted",
+    "rated": "Ratings",
+    "very_satisfied": "Very satisfied",
+    "complaints": "Complaints opened",
+}
+
+FINE_STATUS = {
+    "proposed": "waiting for a decision",
+    "posted": "posted",
+    "voided": "voided",
+}
+
+APPEAL_STATUS = {
+    "open": "waiting for a decision",
+    "upheld": "upheld: the fine is reversed",
+    "rejected": "rejected: the fine stands",
+}
+
+ENTRY_KINDS = {"bonus": "Bonus", "fine": "Fine", "reversal": "Reversal"}
+
+
+def money(amount_minor: int, currency: str) -> str:
+    """Integer minor units with the currency: 200000, 'CNY' -> 'CNY 2,000.00'; -1050 -> 'CNY -10.50'."""
+    sign = "-" if amount_minor < 0 else ""
+    whole, cents = divmod(abs(amount_minor), 100)
+    return f"{currency} {sign}{whole:,}.{cents:02d}"
+
+
+def percent(value: float | None) -> str:
+    """0.6043 -> '60.4%'; None (no data) -> '–' (no score, never 0%)."""
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def interval(lower: float | None, upper: float | None) -> str:
+    """A 95% interval in words: '43.9%–100.0%'; nothing without data."""
+    if lower is None or upper is None:
+        return "no ratings"
+    return f"{lower * 100:.1f}%–{upper * 100:.1f}%"
+
+
+def clock(at: datetime, tz: str) -> str:
+    """'14:05:09 (your time, UTC+08:00)': a time on the reader's clock, with its offset."""
+    local = at.astimezone(ZoneInfo(tz))
+    offset = local.strftime("%z")
+    return f"{local:%H:%M:%S} (your time, UTC{offset[:3]}:{offset[3:]})"
+
+
+# Distinct, colour-blind-safe line colours (Okabe-Ito), one per provider in a chart.
+CHART_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+
+
+def rate_chart(rows: list[Any], days: list[date], link: Any) -> dict[str, Any]:
+    """The very-satisfied rate per provider and day with its 95% Wilson band, for charts.js.
+
+    `rows` are per-provider, per-day score rows; `link(code, day)` the drill-down URL of a point.
+    A day without ratings has no point (a gap, never 0%)."""
+    labels = [d.isoformat() for d in days]
+    by_provider: dict[str, dict[date, Any]] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        by_provider.setdefault(row.provider.code, {})[row.day] = row
+        names[row.provider.code] = row.provider.name
+    series = []
+    for index, code in enumerate(sorted(by_provider)):
+        points: list[dict[str, Any] | None] = []
+        for day in days:
+            row = by_provider[code].get(day)
+            n = row.counts["rated"] if row else 0
+            k = row.counts["very_satisfied"] if row else 0
+            bounds = wilson_interval(k, n)
+            if bounds is None:
+                points.append(None)
+                continue
+            points.append(
+                {
+                    "rate": k / n,
+                    "lower": bounds[0],
+                    "upper": bounds[1],
+                    "n": n,
+                    "k": k,
+                    "href": link(code, day),
+                }
+            )
+        series.append(
+            {
+                "code": code,
+                "name": names[code],
+                "colour": CHART_COLOURS[index % len(CHART_COLOURS)],
+                "points": points,
+            }
+        )
+    return {"kind": "rate", "labels": labels, "shown": [d.strftime("%d %b") for d in days], "series": series}
+
+
+def not_home_chart(rows: list[Any], link: Any) -> dict[str, Any]:
+    """'Customer not home' claims against the contradicted ones, per provider, for charts.js;
+    `link(code, figure)` the drill-down URL of a bar."""
+    shown = [r for r in rows if r.counts["not_home_claims"] or r.counts["not_home_contradicted"]]
+    return {
+        "kind": "not_home",
+        "labels": [f"{r.provider.name} ({r.provider.code})" for r in shown],
+        "claims": [r.counts["not_home_claims"] for r in shown],
+        "contradicted": [r.counts["not_home_contradicted"] for r in shown],
+        "claims_href": [link(r.provider.code, "not_home_claims") for r in shown],
+        "contradicted_href": [link(r.provider.code, "not_home_contradicted") for r in shown],
+    }

@@ -80,8 +80,9 @@ def now_seconds() -> float:
 
 
 # Endpoints that a page calls on its own (the live list refreshing): they do not count as the
-# person being active, so an unattended console still ends after WEB_SESSION_IDLE_MINUTES.
-PASSIVE = {"web.live"}
+# person being active, so an unattended console still ends after WEB_SESSION_IDLE_MINUTES. (The
+# wallboard's refresh does count: a screen on the wall is meant to stay signed in.)
+PASSIVE = {"web.live", "web.sv_board"}
 
 
 def load_person() -> ResponseReturnValue | None:

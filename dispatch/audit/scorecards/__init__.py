@@ -5,6 +5,7 @@
 - rebuild.py   the raw records read again: facts of a range, and `dispatch scorecards rebuild`
 - reading.py   scorecards over any range, and the drill-down from a figure to its orders
 - rankings.py  Wilson-bound rankings (nationwide, per city, installers) and the watch list
+- today.py     the supervisors' live figures of a day: orders by state, callbacks done and due
 
 This package sits below the capabilities that record the facts (orders, complaints, callbacks,
 visits), which count them here; it reads the raw records through the models only.
@@ -48,6 +49,7 @@ from dispatch.audit.scorecards.tally import (
     count_dispatch,
     count_verdict,
 )
+from dispatch.audit.scorecards.today import DayFigures, day_figures
 
 __all__ = [
     "MAX_DAYS",
@@ -56,6 +58,7 @@ __all__ = [
     "SOURCES",
     "Z95",
     "Cell",
+    "DayFigures",
     "Evidence",
     "Fact",
     "Level",
@@ -71,6 +74,7 @@ __all__ = [
     "count_dispatch",
     "count_verdict",
     "data_range",
+    "day_figures",
     "facts",
     "figure_orders",
     "installer_ranking",
