@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, current_app
 from flask.views import MethodView
 
-from dispatch.api.context import actor, db
+from dispatch.api.context import actor, reports_db
 from dispatch.api.parsing import Blueprint
 from dispatch.api.schemas.scorecards import (
     EvidencePageOut,
@@ -56,9 +58,19 @@ class Scorecards(MethodView):
         """
         page, per_page = query.pop("page"), query.pop("per_page")
         rows = scorecards.scorecard_list(
-            db(), actor(), scorecards.Level(query.pop("level")), query.pop("first"), query.pop("last"), **query
+            reports_db(),
+            actor(),
+            scorecards.Level(query.pop("level")),
+            query.pop("first"),
+            query.pop("last"),
+            **query,
         )
-        return {"items": rows[(page - 1) * per_page : page * per_page], "total": len(rows), "page": page, "per_page": per_page}
+        return {
+            "items": rows[(page - 1) * per_page : page * per_page],
+            "total": len(rows),
+            "page": page,
+            "per_page": per_page,
+        }
 
 
 @blp.route("/scorecards/providers/<string:provider_code>")
@@ -69,7 +81,9 @@ class ProviderScorecard(MethodView):
     def get(self, query, provider_code):
         """One provider's scorecard: totals, each day, each city team, each installer.
         Another provider's is 404."""
-        return scorecards.provider_scorecard(db(), actor(), provider_code, query["first"], query["last"])
+        return scorecards.provider_scorecard(
+            reports_db(), actor(), provider_code, query["first"], query["last"]
+        )
 
 
 @blp.route("/scorecards/providers/<string:provider_code>/orders")
@@ -82,7 +96,7 @@ class FigureOrders(MethodView):
         each with its claim, its verdict and the customer's verified answer: what the robot heard
         (and how it read it) or the agent who took it. Another provider's is 404."""
         items, total = scorecards.figure_orders(
-            db(),
+            reports_db(),
             actor(),
             provider_code,
             query["figure"],
@@ -107,87 +121,84 @@ def _ranking(level: str, query: dict, ranked: list[scorecards.Ranked]) -> dict:
 
 
 def _providers(query: dict) -> list[scorecards.Ranked]:
-    return scorecards.provider_ranking(db(), actor(), query["first"], query["last"], current_app.config)
+    return scorecards.provider_ranking(
+        reports_db(), actor(), query["first"], query["last"], current_app.config
+    )
 
 
 def _teams(query: dict) -> list[scorecards.Ranked]:
     return scorecards.team_ranking(
-        db(), actor(), query["first"], query["last"], current_app.config, city=query.get("city")
+        reports_db(), actor(), query["first"], query["last"], current_app.config, city=query.get("city")
     )
 
 
 def _installers(query: dict) -> list[scorecards.Ranked]:
     return scorecards.installer_ranking(
-        db(), actor(), query["first"], query["last"], current_app.config, city=query.get("city")
+        reports_db(), actor(), query["first"], query["last"], current_app.config, city=query.get("city")
     )
 
 
-@blp.route("/rankings/providers")
-class ProviderRanking(MethodView):
-    @requires(*READERS)
-    @blp.arguments(ProviderRankingQuery, location="query")
-    @blp.response(200, RankingOut)
+def ranking_routes(
+    level: str,
+    path: str,
+    query_schema: type,
+    read: Callable[[dict], list[scorecards.Ranked]],
+    doc: str,
+    csv_doc: str,
+) -> None:
+    """Add one ranking's two routes, `/rankings/<path>` (JSON) and `/rankings/<path>.csv`, as
+    the views `<Level>Ranking` and `<Level>RankingCsv`."""
+
     def get(self, query):
-        """Providers ranked nationwide.
+        return _ranking(level, query, read(query))
+
+    def get_csv(self, query):
+        body = scorecards.ranking_csv(read(query), query["first"], query["last"])
+        return csv_response(body, f"ranking-{path}-{query['first']}-{query['last']}.csv")
+
+    get.__doc__, get_csv.__doc__ = doc, csv_doc
+    name = f"{level.capitalize()}Ranking"
+    for suffix, func, out, options in (
+        ("", get, RankingOut, {}),
+        (".csv", get_csv, CSV, {"content_type": "text/csv"}),
+    ):
+        view = requires(*READERS)(
+            blp.arguments(query_schema, location="query")(blp.response(200, out, **options)(func))
+        )
+        blp.route(f"/rankings/{path}{suffix}")(
+            type(name + ("Csv" if suffix else ""), (MethodView,), {"get": view})
+        )
+
+
+ranking_routes(
+    "provider",
+    "providers",
+    ProviderRankingQuery,
+    _providers,
+    """Providers ranked nationwide.
 
         By the 95% Wilson lower bound of the very-satisfied rate, with n and the interval; below
         RANKING_MIN_RATED ratings 'not_ranked' (no score, no place, listed last). Ties: larger n,
         then code. A provider sees its own place only.
-        """
-        return _ranking("provider", query, _providers(query))
-
-
-@blp.route("/rankings/providers.csv")
-class ProviderRankingCsv(MethodView):
-    @requires(*READERS)
-    @blp.arguments(ProviderRankingQuery, location="query")
-    @blp.response(200, CSV, content_type="text/csv")
-    def get(self, query):
-        """Providers ranked nationwide, as CSV."""
-        body = scorecards.ranking_csv(_providers(query), query["first"], query["last"])
-        return csv_response(body, f"ranking-providers-{query['first']}-{query['last']}.csv")
-
-
-@blp.route("/rankings/teams")
-class TeamRanking(MethodView):
-    @requires(*READERS)
-    @blp.arguments(RankingQuery, location="query")
-    @blp.response(200, RankingOut)
-    def get(self, query):
-        """Each city's provider teams ranked within the city (cities by name)."""
-        return _ranking("team", query, _teams(query))
-
-
-@blp.route("/rankings/teams.csv")
-class TeamRankingCsv(MethodView):
-    @requires(*READERS)
-    @blp.arguments(RankingQuery, location="query")
-    @blp.response(200, CSV, content_type="text/csv")
-    def get(self, query):
-        """Each city's provider teams ranked within the city, as CSV."""
-        body = scorecards.ranking_csv(_teams(query), query["first"], query["last"])
-        return csv_response(body, f"ranking-teams-{query['first']}-{query['last']}.csv")
-
-
-@blp.route("/rankings/installers")
-class InstallerRanking(MethodView):
-    @requires(*READERS)
-    @blp.arguments(RankingQuery, location="query")
-    @blp.response(200, RankingOut)
-    def get(self, query):
-        """Installers ranked nationwide (or on their work in one city)."""
-        return _ranking("installer", query, _installers(query))
-
-
-@blp.route("/rankings/installers.csv")
-class InstallerRankingCsv(MethodView):
-    @requires(*READERS)
-    @blp.arguments(RankingQuery, location="query")
-    @blp.response(200, CSV, content_type="text/csv")
-    def get(self, query):
-        """Installers ranked, as CSV."""
-        body = scorecards.ranking_csv(_installers(query), query["first"], query["last"])
-        return csv_response(body, f"ranking-installers-{query['first']}-{query['last']}.csv")
+        """,
+    """Providers ranked nationwide, as CSV.""",
+)
+ranking_routes(
+    "team",
+    "teams",
+    RankingQuery,
+    _teams,
+    """Each city's provider teams ranked within the city (cities by name).""",
+    """Each city's provider teams ranked within the city, as CSV.""",
+)
+ranking_routes(
+    "installer",
+    "installers",
+    RankingQuery,
+    _installers,
+    """Installers ranked nationwide (or on their work in one city).""",
+    """Installers ranked, as CSV.""",
+)
 
 
 @blp.route("/rankings/watch-list")
@@ -205,5 +216,5 @@ class WatchList(MethodView):
             "last": query["last"],
             "points": float(cfg["RANKING_WATCH_POINTS"]),
             "min_contradicted": int(cfg["RANKING_WATCH_MIN_CONTRADICTED"]),
-            "items": scorecards.watch_list(db(), actor(), query["first"], query["last"], cfg),
+            "items": scorecards.watch_list(reports_db(), actor(), query["first"], query["last"], cfg),
         }

@@ -262,6 +262,5 @@ def rebuild(session: Session, first: date | None = None, last: date | None = Non
         n += 1
         for name in fact.figures:
             sums[fact.cell][name] += 1
-    for cell in sorted(sums):
-        tally.add(session, cell, sums[cell])
+    tally.add_many(session, sums)
     return RebuildReport(first, last, n, len(sums))
