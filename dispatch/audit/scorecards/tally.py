@@ -23,19 +23,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Date, bindparam, exists, select, text
 from sqlalchemy.orm import Session
 
-from dispatch.audit.scorecards.facts import (
-    NO_INSTALLER,
-    Cell,
-    Fact,
-    closing_fact,
-    complaint_fact,
-    dispatch_fact,
-    verdict_fact,
-)
+import dispatch.audit.scorecards.facts as rules
+from dispatch.audit.scorecards.facts import Cell, Fact
 from dispatch.models import (
     FIGURES,
     Callback,
@@ -78,11 +72,16 @@ def count(session: Session, fact: Fact) -> None:
     COUNTS.put(session, (fact.cell, fact.figures), hook=True)
 
 
-def _timezone(session: Session, city_id: int) -> str:
-    city = session.get(City, city_id)
+def _place(session: Session, work_order_id: int, order: WorkOrder | None = None) -> dict[str, Any]:
+    """The city a fact of the order counts in and its time zone (`city_id`, `timezone`); from
+    `order` when the caller holds it (nothing read again but the city, from the identity map)."""
+    city_id = order.city_id if order is not None and order.id == work_order_id else None
+    if city_id is None:
+        city_id = session.scalar(select(WorkOrder.city_id).where(WorkOrder.id == work_order_id))
+    city = session.get(City, city_id) if city_id is not None else None
     if city is None:
-        raise LookupError(f"city {city_id} not found")
-    return city.timezone
+        raise LookupError(f"the city of work order {work_order_id} not found")
+    return {"city_id": city.id, "timezone": city.timezone}
 
 
 def count_dispatch(session: Session, order: WorkOrder, at: datetime) -> None:
@@ -91,12 +90,11 @@ def count_dispatch(session: Session, order: WorkOrder, at: datetime) -> None:
         return
     count(
         session,
-        dispatch_fact(
+        rules.dispatch_fact(
             work_order_id=order.id,
             provider_id=order.provider_id,
-            city_id=order.city_id,
-            timezone=_timezone(session, order.city_id),
             at=at,
+            **_place(session, order.id, order),
         ),
     )
 
@@ -111,17 +109,16 @@ def count_closing(session: Session, visit: Visit, order: WorkOrder) -> None:
     """A provider reported a visit (flushed: its id and closing time are set)."""
     count(
         session,
-        closing_fact(
+        rules.closing_fact(
             visit_id=visit.id,
             work_order_id=order.id,
             provider_id=visit.provider_id,
-            city_id=order.city_id,
             installer_id=visit.installer_id,
-            timezone=_timezone(session, order.city_id),
             closed_at=visit.closed_at,
             outcome=visit.outcome,
             reason=visit.reason,
             first_visit=is_first_visit(session, visit),
+            **_place(session, order.id, order),
         ),
     )
 
@@ -132,43 +129,33 @@ def count_verdict(session: Session, callback: Callback, order: WorkOrder | None 
     the count reads nothing again."""
     if callback.provider_id is None or callback.verdict is None or callback.resolved_at is None:
         return
-    city_id: int | None = order.city_id if order is not None and order.id == callback.work_order_id else None
-    if city_id is None:
-        city_id = session.scalar(select(WorkOrder.city_id).where(WorkOrder.id == callback.work_order_id))
-    if city_id is None:
-        raise LookupError(f"work order {callback.work_order_id} not found")
     count(
         session,
-        verdict_fact(
+        rules.verdict_fact(
             callback_id=callback.id,
             work_order_id=callback.work_order_id,
             provider_id=callback.provider_id,
-            city_id=city_id,
-            installer_id=callback.installer_id or NO_INSTALLER,
-            timezone=_timezone(session, city_id),
+            installer_id=callback.installer_id or rules.NO_INSTALLER,
             resolved_at=callback.resolved_at,
             verdict=callback.verdict,
             claim=callback.claim,
             rating=callback.rating,
+            **_place(session, callback.work_order_id, order),
         ),
     )
 
 
 def count_complaint(session: Session, complaint: Complaint, installer_id: int | None) -> None:
     """A complaint was opened (flushed); `installer_id` is the installer of the contradicted visit."""
-    city_id = session.scalar(select(WorkOrder.city_id).where(WorkOrder.id == complaint.work_order_id))
-    if city_id is None:
-        raise LookupError(f"work order {complaint.work_order_id} not found")
     count(
         session,
-        complaint_fact(
+        rules.complaint_fact(
             complaint_id=complaint.id,
             work_order_id=complaint.work_order_id,
             provider_id=complaint.provider_id,
-            city_id=city_id,
-            installer_id=installer_id or NO_INSTALLER,
-            timezone=_timezone(session, city_id),
+            installer_id=installer_id or rules.NO_INSTALLER,
             created_at=complaint.created_at,
+            **_place(session, complaint.work_order_id),
         ),
     )
 
