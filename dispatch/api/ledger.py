@@ -7,9 +7,9 @@ from flask import current_app
 from flask.views import MethodView
 
 from dispatch.api.context import actor, db, reports_db
-from dispatch.api.parsing import Blueprint
+from dispatch.api.parsing import Blueprint, page_of
 from dispatch.api.schemas import ledger as schemas
-from dispatch.api.scorecards import CSV, csv_response
+from dispatch.api.scorecards import CSV, READ_FROM, csv_response
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.audit import ledger
 from dispatch.models import Role
@@ -31,11 +31,9 @@ class Entries(MethodView):
     @blp.response(200, schemas.EntryPageOut)
     def get(self, query):
         """Ledger entries, newest first. A provider sees its own and its installers'."""
-        page, per_page = query.pop("page"), query.pop("per_page")
-        items, total = ledger.list_entries(
-            db(), actor(), ledger.EntryFilter(**query), page=page, per_page=per_page
+        return page_of(
+            query, lambda **page: ledger.list_entries(db(), actor(), ledger.EntryFilter(**query), **page)
         )
-        return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
 @blp.route("/ledger/entries/<int:entry_id>")
@@ -69,16 +67,12 @@ class Fines(MethodView):
     def get(self, query):
         """Fines proposed by contradicted claims, newest first (`status=proposed`: to decide).
         A provider sees its own."""
-        page, per_page = query.pop("page"), query.pop("per_page")
-        items, total = ledger.list_fines(
-            db(),
-            actor(),
-            ledger.FineFilter(**query),
-            page=page,
-            per_page=per_page,
-            settings=current_app.config,
+        return page_of(
+            query,
+            lambda **page: ledger.list_fines(
+                db(), actor(), ledger.FineFilter(**query), settings=current_app.config, **page
+            ),
         )
-        return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
 @blp.route("/ledger/fines/<int:fine_id>")
@@ -125,16 +119,12 @@ class Appeals(MethodView):
     @blp.response(200, schemas.AppealPageOut)
     def get(self, query):
         """Appeals, newest first (`status=open`: to decide). A provider sees its own."""
-        page, per_page = query.pop("page"), query.pop("per_page")
-        items, total = ledger.list_appeals(
-            db(),
-            actor(),
-            status=query.get("status"),
-            provider_id=query.get("provider_id"),
-            page=page,
-            per_page=per_page,
+        return page_of(
+            query,
+            lambda **page: ledger.list_appeals(
+                db(), actor(), status=query.get("status"), provider_id=query.get("provider_id"), **page
+            ),
         )
-        return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
 @blp.route("/ledger/appeals/<int:appeal_id>")
@@ -191,7 +181,7 @@ def _statement(party: str, code: str, month: str) -> ledger.Statement:
 @blp.route("/ledger/statements/providers/<string:provider_code>/<string:month>")
 class ProviderStatement(MethodView):
     @requires(*READERS)
-    @blp.response(200, schemas.StatementOut)
+    @blp.response(200, schemas.StatementOut, headers=READ_FROM)
     def get(self, provider_code, month):
         """A provider's statement of a month (YYYY-MM): its fines and their reversals, and totals
         that are the sums of those entries. A provider reads its own; another's is 404."""
@@ -201,7 +191,7 @@ class ProviderStatement(MethodView):
 @blp.route("/ledger/statements/providers/<string:provider_code>/<string:month>.csv")
 class ProviderStatementCsv(MethodView):
     @requires(*READERS)
-    @blp.response(200, CSV, content_type="text/csv")
+    @blp.response(200, CSV, content_type="text/csv", headers=READ_FROM)
     def get(self, provider_code, month):
         """The same statement as CSV: one line per entry, then one total line per currency."""
         found = _statement("provider", provider_code, month)
@@ -211,7 +201,7 @@ class ProviderStatementCsv(MethodView):
 @blp.route("/ledger/statements/installers/<string:installer_code>/<string:month>")
 class InstallerStatement(MethodView):
     @requires(*READERS)
-    @blp.response(200, schemas.StatementOut)
+    @blp.response(200, schemas.StatementOut, headers=READ_FROM)
     def get(self, installer_code, month):
         """An installer's statement of a month (YYYY-MM): its bonuses and their reversals, and
         totals that are their sums. A provider reads its own installers'; others are 404."""
@@ -221,7 +211,7 @@ class InstallerStatement(MethodView):
 @blp.route("/ledger/statements/installers/<string:installer_code>/<string:month>.csv")
 class InstallerStatementCsv(MethodView):
     @requires(*READERS)
-    @blp.response(200, CSV, content_type="text/csv")
+    @blp.response(200, CSV, content_type="text/csv", headers=READ_FROM)
     def get(self, installer_code, month):
         """The same statement as CSV."""
         found = _statement("installer", installer_code, month)

@@ -8,7 +8,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 
 from dispatch.api.context import actor, reports_db
-from dispatch.api.parsing import Blueprint
+from dispatch.api.parsing import Blueprint, page_of
 from dispatch.api.schemas.scorecards import (
     EvidencePageOut,
     FigureOrdersQuery,
@@ -35,6 +35,15 @@ blp = Blueprint(
 
 READERS = (Role.SUPERVISOR, Role.PROVIDER)
 CSV = {"type": "string", "format": "binary"}
+# The reports read from a streaming replica when one is configured and keeps up (api/context.py
+# reports_db); their answers say which database answered.
+READ_FROM = {
+    "X-Read-From": {
+        "description": "Where the report was read: the streaming replica (REPORTS_DATABASE_URL), "
+        "or the primary (no replica, or it is down or lags beyond REPORTS_MAX_LAG_SECONDS)",
+        "schema": {"type": "string", "enum": ["replica", "primary"]},
+    }
+}
 
 
 def csv_response(body: str, filename: str) -> Response:
@@ -48,7 +57,7 @@ def csv_response(body: str, filename: str) -> Response:
 class Scorecards(MethodView):
     @requires(*READERS)
     @blp.arguments(ScorecardQuery, location="query")
-    @blp.response(200, ScorecardPageOut)
+    @blp.response(200, ScorecardPageOut, headers=READ_FROM)
     def get(self, query):
         """The figures of each provider, city team or installer over a day or a range of days.
 
@@ -77,7 +86,7 @@ class Scorecards(MethodView):
 class ProviderScorecard(MethodView):
     @requires(*READERS)
     @blp.arguments(ProviderScorecardQuery, location="query")
-    @blp.response(200, ProviderScorecardOut)
+    @blp.response(200, ProviderScorecardOut, headers=READ_FROM)
     def get(self, query, provider_code):
         """One provider's scorecard: totals, each day, each city team, each installer.
         Another provider's is 404."""
@@ -90,24 +99,25 @@ class ProviderScorecard(MethodView):
 class FigureOrders(MethodView):
     @requires(*READERS)
     @blp.arguments(FigureOrdersQuery, location="query")
-    @blp.response(200, EvidencePageOut)
+    @blp.response(200, EvidencePageOut, headers=READ_FROM)
     def get(self, query, provider_code):
         """The orders behind one figure (e.g. `figure=contradicted&day=2031-03-14`), oldest first,
         each with its claim, its verdict and the customer's verified answer: what the robot heard
         (and how it read it) or the agent who took it. Another provider's is 404."""
-        items, total = scorecards.figure_orders(
-            reports_db(),
-            actor(),
-            provider_code,
-            query["figure"],
-            query["first"],
-            query["last"],
-            city=query.get("city"),
-            installer_id=query.get("installer_id"),
-            page=query["page"],
-            per_page=query["per_page"],
+        return page_of(
+            query,
+            lambda **page: scorecards.figure_orders(
+                reports_db(),
+                actor(),
+                provider_code,
+                query["figure"],
+                query["first"],
+                query["last"],
+                city=query.get("city"),
+                installer_id=query.get("installer_id"),
+                **page,
+            ),
         )
-        return {"items": items, "total": total, "page": query["page"], "per_page": query["per_page"]}
 
 
 def _ranking(level: str, query: dict, ranked: list[scorecards.Ranked]) -> dict:
@@ -163,7 +173,9 @@ def ranking_routes(
         (".csv", get_csv, CSV, {"content_type": "text/csv"}),
     ):
         view = requires(*READERS)(
-            blp.arguments(query_schema, location="query")(blp.response(200, out, **options)(func))
+            blp.arguments(query_schema, location="query")(
+                blp.response(200, out, headers=READ_FROM, **options)(func)
+            )
         )
         blp.route(f"/rankings/{path}{suffix}")(
             type(name + ("Csv" if suffix else ""), (MethodView,), {"get": view})
@@ -205,7 +217,7 @@ ranking_routes(
 class WatchList(MethodView):
     @requires(Role.SUPERVISOR)
     @blp.arguments(WatchListQuery, location="query")
-    @blp.response(200, WatchListOut)
+    @blp.response(200, WatchListOut, headers=READ_FROM)
     def get(self, query):
         """City teams whose 'customer not home' claims were contradicted well above their city's
         median share (RANKING_WATCH_POINTS points, at least RANKING_WATCH_MIN_CONTRADICTED of them),

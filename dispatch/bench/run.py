@@ -81,7 +81,7 @@ FULL: dict[str, Any] = {
     "month": 2000,
     "reports_orders": 1_000_000,
     "reports_requests": 100,
-    "reports_verdicts": 300,
+    "reports_verdicts": 500,
 }
 
 
@@ -144,7 +144,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--reports-verdicts",
         type=int,
-        help="verdicts answered with and again without the tally (default 300 each)",
+        help="verdicts answered with and again without the tally (default 500 each)",
     )
     p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,reports")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
