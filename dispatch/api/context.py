@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
-from contextlib import suppress
 
 from flask import Response, current_app, g
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.platform.actors import Actor
+from dispatch.platform.db import close_quietly
 from dispatch.reference.catalogue import Catalogue, CatalogueCache, load_catalogue
-
-log = logging.getLogger(__name__)
 
 
 def sessions() -> sessionmaker[Session]:
@@ -55,14 +51,8 @@ def close_db(_exc: BaseException | None = None) -> None:
     """
     for key in ("db", "reports_db"):
         session: Session | None = g.pop(key, None)
-        if session is None:
-            continue
-        try:
-            session.close()
-        except DBAPIError as exc:
-            log.warning("database connection lost after the answer was made: %s", type(exc.orig or exc).__name__)
-            with suppress(DBAPIError):
-                session.invalidate()
+        if session is not None:
+            close_quietly(session, "the answer")
 
 
 def catalogue(*, city: str, models: Iterable[str]) -> Catalogue:
