@@ -18,15 +18,7 @@ from sqlalchemy import Row, Select, and_, delete, exists, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from dispatch.audit.scorecards import tally
-from dispatch.audit.scorecards.facts import (
-    NO_INSTALLER,
-    Cell,
-    Fact,
-    closing_fact,
-    complaint_fact,
-    dispatch_fact,
-    verdict_fact,
-)
+from dispatch.audit.scorecards.facts import Cell, Fact, closing_of, complaint_of, dispatch_fact, verdict_of
 from dispatch.models import (
     AuditEvent,
     Callback,
@@ -128,18 +120,8 @@ def _closings(session: Session, start: datetime, end: datetime, provider_id: int
         .order_by(Visit.id)
     )
     for row in _located(session, query, Visit.work_order_id, Visit.provider_id, provider_id):
-        visit = row.Visit
-        yield closing_fact(
-            visit_id=visit.id,
-            work_order_id=visit.work_order_id,
-            provider_id=visit.provider_id,
-            city_id=row.city_id,
-            installer_id=visit.installer_id,
-            timezone=row.timezone,
-            closed_at=visit.closed_at,
-            outcome=visit.outcome,
-            reason=visit.reason,
-            first_visit=bool(row.first_visit),
+        yield closing_of(
+            row.Visit, city_id=row.city_id, timezone=row.timezone, first_visit=bool(row.first_visit)
         )
 
 
@@ -165,18 +147,7 @@ def _verdicts(session: Session, start: datetime, end: datetime, provider_id: int
         .order_by(Callback.id)
     )
     for row in _located(session, query, Callback.work_order_id, Callback.provider_id, provider_id):
-        yield verdict_fact(
-            callback_id=row.id,
-            work_order_id=row.work_order_id,
-            provider_id=row.provider_id,
-            city_id=row.city_id,
-            installer_id=row.installer_id or NO_INSTALLER,
-            timezone=row.timezone,
-            resolved_at=row.resolved_at,
-            verdict=row.verdict,
-            claim=row.claim,
-            rating=row.rating,
-        )
+        yield verdict_of(row, city_id=row.city_id, timezone=row.timezone)
 
 
 def _complaints(session: Session, start: datetime, end: datetime, provider_id: int | None) -> Iterator[Fact]:
@@ -193,15 +164,7 @@ def _complaints(session: Session, start: datetime, end: datetime, provider_id: i
         .order_by(Complaint.id)
     )
     for row in _located(session, query, Complaint.work_order_id, Complaint.provider_id, provider_id):
-        yield complaint_fact(
-            complaint_id=row.id,
-            work_order_id=row.work_order_id,
-            provider_id=row.provider_id,
-            city_id=row.city_id,
-            installer_id=row.installer_id or NO_INSTALLER,
-            timezone=row.timezone,
-            created_at=row.created_at,
-        )
+        yield complaint_of(row, row.installer_id, city_id=row.city_id, timezone=row.timezone)
 
 
 @dataclass(frozen=True)

@@ -107,20 +107,8 @@ def is_first_visit(session: Session, visit: Visit) -> bool:
 
 def count_closing(session: Session, visit: Visit, order: WorkOrder) -> None:
     """A provider reported a visit (flushed: its id and closing time are set)."""
-    count(
-        session,
-        rules.closing_fact(
-            visit_id=visit.id,
-            work_order_id=order.id,
-            provider_id=visit.provider_id,
-            installer_id=visit.installer_id,
-            closed_at=visit.closed_at,
-            outcome=visit.outcome,
-            reason=visit.reason,
-            first_visit=is_first_visit(session, visit),
-            **_place(session, order.id, order),
-        ),
-    )
+    place = _place(session, order.id, order)
+    count(session, rules.closing_of(visit, first_visit=is_first_visit(session, visit), **place))
 
 
 def count_verdict(session: Session, callback: Callback, order: WorkOrder | None = None) -> None:
@@ -129,35 +117,12 @@ def count_verdict(session: Session, callback: Callback, order: WorkOrder | None 
     the count reads nothing again."""
     if callback.provider_id is None or callback.verdict is None or callback.resolved_at is None:
         return
-    count(
-        session,
-        rules.verdict_fact(
-            callback_id=callback.id,
-            work_order_id=callback.work_order_id,
-            provider_id=callback.provider_id,
-            installer_id=callback.installer_id or rules.NO_INSTALLER,
-            resolved_at=callback.resolved_at,
-            verdict=callback.verdict,
-            claim=callback.claim,
-            rating=callback.rating,
-            **_place(session, callback.work_order_id, order),
-        ),
-    )
+    count(session, rules.verdict_of(callback, **_place(session, callback.work_order_id, order)))
 
 
 def count_complaint(session: Session, complaint: Complaint, installer_id: int | None) -> None:
     """A complaint was opened (flushed); `installer_id` is the installer of the contradicted visit."""
-    count(
-        session,
-        rules.complaint_fact(
-            complaint_id=complaint.id,
-            work_order_id=complaint.work_order_id,
-            provider_id=complaint.provider_id,
-            installer_id=installer_id or rules.NO_INSTALLER,
-            created_at=complaint.created_at,
-            **_place(session, complaint.work_order_id),
-        ),
-    )
+    count(session, rules.complaint_of(complaint, installer_id, **_place(session, complaint.work_order_id)))
 
 
 def add(session: Session, cell: Cell, deltas: Mapping[str, int]) -> None:
