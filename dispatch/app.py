@@ -13,6 +13,7 @@ from dispatch.audit.trail import make_session_factory
 from dispatch.platform import logs
 from dispatch.platform.config import check_secret_key, load_settings
 from dispatch.platform.db import make_engine
+from dispatch.platform.reports import ReportsSource
 
 
 def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -> Flask:
@@ -55,6 +56,14 @@ def create_app(config: dict[str, Any] | None = None, *, webhooks: bool = True) -
     engine = make_engine(settings["DATABASE_URL"])
     app.extensions["dispatch.engine"] = engine
     app.extensions["dispatch.sessions"] = make_session_factory(engine)
+    # Scorecards, rankings and statements read from a streaming replica when one is named and
+    # keeps up (platform/reports.py), else from the primary.
+    app.extensions["dispatch.reports"] = ReportsSource(
+        app.extensions["dispatch.sessions"],
+        settings["REPORTS_DATABASE_URL"],
+        max_lag_seconds=float(settings["REPORTS_MAX_LAG_SECONDS"]),
+        health_seconds=float(settings["REPORTS_HEALTH_SECONDS"]),
+    )
 
     from dispatch.api import IdConverter, init_api
     from dispatch.web import init_web

@@ -326,6 +326,19 @@ class PrivatePostgres:
         assert self.datadir
         self._as_postgres(self._bin("pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop")
 
+    def follow(self, primary: PrivatePostgres) -> PrivatePostgres:
+        """Make this cluster a streaming replica of `primary` (pg_basebackup -R: the copy, and the
+        standby.signal and primary_conninfo that make it follow); then `start()` it."""
+        self.datadir = Path(tempfile.mkdtemp(prefix="dispatch-pg-replica-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.datadir, "postgres", "postgres")
+        self._as_postgres(
+            self._bin("pg_basebackup"),
+            *("-D", str(self.datadir), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"),
+            *("-R", "-X", "stream", "-c", "fast"),
+        )
+        return self
+
     def destroy(self) -> None:
         if self.datadir and self.datadir.exists():
             try:

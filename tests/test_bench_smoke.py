@@ -32,6 +32,7 @@ def test_bench_quick_run_prints_every_table_with_no_errors(tmp_path: Path):
     # registered, a ten-order month) so that every phase runs in under a minute.
     args = ["--quick", "--concurrency", "4", "--seconds", "1", "--growth", "300", "--jobs", "20"]
     args += ["--registration-max", "300", "--month-orders", "10", "--json", str(out)]
+    args += ["--reports-orders", "2000", "--reports-requests", "5", "--reports-verdicts", "5"]
     proc = subprocess.Popen(
         [str(ROOT / "scripts" / "bench"), *args],
         env=env,
@@ -49,7 +50,15 @@ def test_bench_quick_run_prints_every_table_with_no_errors(tmp_path: Path):
         stdout, stderr = proc.communicate(timeout=60)
         pytest.fail("scripts/bench took over 300 s:\n" + stdout[-4000:] + stderr[-4000:])
     assert proc.returncode == 0, stdout[-4000:] + stderr[-4000:]
-    for table in ("## ceilings", "## dispatch", "## jobs", "## growth", "## month", "## memory"):
+    for table in (
+        "## ceilings",
+        "## dispatch",
+        "## jobs",
+        "## growth",
+        "## month",
+        "## reports",
+        "## memory",
+    ):
         assert table in stdout, stdout
     rows = json.loads(out.read_text())["rows"]
     # A run that used up its prepared requests shows its rate as a lower bound (">= 12.3").
@@ -83,6 +92,13 @@ def test_bench_quick_run_prints_every_table_with_no_errors(tmp_path: Path):
     assert set(cpu) == {"sales", "closings", "callbacks"}, cpu
     assert all(c["api (gunicorn)"] > 0 and c["postgresql"] > 0 for c in cpu.values()), cpu
     assert cpu["callbacks"]["job workers"] > 0, cpu
+    # The reports were answered (a 2,000-order load is too thin for a city's day, but the month's
+    # nationwide ranking lists every bench provider with data), and both arms of the verdict path ran.
+    reports = {r["cells"]["what"]: r["cells"] for r in rows if r["table"] == "reports"}
+    assert len(reports) == 3 and all(c["errors"] == 0 for c in reports.values()), reports
+    assert reports["nationwide provider ranking, a month"]["rows"] > 0, reports
+    verdict_path = {r["cells"]["what"]: r["cells"] for r in rows if r["table"] == "verdict path"}
+    assert verdict_path["with the tally"]["verdicts"] == verdict_path["tally switched off"]["verdicts"] == 5
     # The databases it made are gone (other runs may be going on beside this one).
     import psycopg
 

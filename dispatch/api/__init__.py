@@ -6,7 +6,7 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from dispatch.api.context import close_db
+from dispatch.api.context import close_db, say_where_read
 from dispatch.api.errors import DispatchApi, handle_domain_error, handle_unexpected
 from dispatch.api.parsing import JSONProvider
 from dispatch.platform import redis_client
@@ -96,4 +96,5 @@ def init_api(app: Flask) -> DispatchApi:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected)
     app.teardown_appcontext(close_db)
+    app.after_request(say_where_read)
     return api

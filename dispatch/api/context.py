@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
-from contextlib import suppress
 
-from flask import current_app, g
-from sqlalchemy.exc import DBAPIError
+from flask import Response, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.platform.actors import Actor
+from dispatch.platform.db import close_quietly
 from dispatch.reference.catalogue import Catalogue, CatalogueCache, load_catalogue
-
-log = logging.getLogger(__name__)
 
 
 def sessions() -> sessionmaker[Session]:
@@ -28,23 +24,35 @@ def db() -> Session:
     return g.db
 
 
+def reports_db() -> Session:
+    """The request's session for reading reports (scorecards, rankings, the watch list,
+    statements): the streaming replica's while it answers and keeps up, else the primary's. The
+    answer's `X-Read-From` header says which (`say_where_read`)."""
+    if "reports_db" not in g:
+        g.reports_db, g.read_from = current_app.extensions["dispatch.reports"].session()
+    return g.reports_db
+
+
+def say_where_read(response: Response) -> Response:
+    """`X-Read-From: replica|primary` on an answer made from a reports session (after_request)."""
+    where = g.get("read_from")
+    if where:
+        response.headers["X-Read-From"] = where
+    return response
+
+
 def close_db(_exc: BaseException | None = None) -> None:
-    """Roll back anything uncommitted and return the connection to the pool.
+    """Roll back anything uncommitted and return the connections to the pools.
 
     Runs after the answer is made, so it must not raise: an error here reached the client as
     the server's bare HTML 500, whatever the answer was (a 201 included). When the connection
     died meanwhile (the database restarted), the rollback fails; the connection is discarded,
     and what the request committed stays committed (the rest died with the connection).
     """
-    session: Session | None = g.pop("db", None)
-    if session is None:
-        return
-    try:
-        session.close()
-    except DBAPIError as exc:
-        log.warning("database connection lost after the answer was made: %s", type(exc.orig or exc).__name__)
-        with suppress(DBAPIError):
-            session.invalidate()
+    for key in ("db", "reports_db"):
+        session: Session | None = g.pop(key, None)
+        if session is not None:
+            close_quietly(session, "the answer")
 
 
 def catalogue(*, city: str, models: Iterable[str]) -> Catalogue:

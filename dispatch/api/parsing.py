@@ -104,3 +104,11 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with DispatchParser for its `arguments`."""
 
     ARGUMENTS_PARSER = DispatchParser()
+
+
+def page_of(query: dict[str, Any], read: Any) -> dict[str, Any]:
+    """One page of a list, as the `...PageOut` schemas dump it: pops `page` and `per_page` from the
+    loaded query and calls `read(page=, per_page=)`, which returns (items, total)."""
+    page, per_page = query.pop("page"), query.pop("per_page")
+    items, total = read(page=page, per_page=per_page)
+    return {"items": items, "total": total, "page": page, "per_page": per_page}

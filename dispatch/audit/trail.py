@@ -19,15 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, text
-from sqlalchemy.event import listen
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.models import AuditEvent, utcnow
 from dispatch.platform.actors import Actor
+from dispatch.platform.at_commit import AtCommit
 
 GENESIS = "0" * 64
-_PENDING = "audit_pending"
-_MARKS = "audit_savepoint_marks"  # savepoint -> how many events were queued when it began
 _CHAIN_LOCK_ID = 0x44495350  # "DISP": one advisory lock orders the whole chain
 
 
@@ -35,11 +33,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose commits write the queued audit events; objects stay readable after
     commit (views dump after commit). Every session of Dispatch comes from here."""
     factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
-    listen(factory, "before_commit", write_pending)
     # A savepoint's rollback drops only the events queued inside it (not the whole batch's).
-    listen(factory, "after_transaction_create", mark_savepoint)
-    listen(factory, "after_soft_rollback", discard_pending)
-    listen(factory, "after_transaction_end", forget_savepoints)
+    EVENTS.install(factory)
     return factory
 
 
@@ -69,7 +64,7 @@ def record(
         to_state=to_state,
         data=_plain(data or {}),
     )
-    session.info.setdefault(_PENDING, []).append(event)
+    EVENTS.put(session, event)
     return event
 
 
@@ -102,16 +97,10 @@ def event_digest(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-def write_pending(session: Session) -> None:
-    """Chain and insert the queued events (registered as the sessions' before_commit hook)."""
-    if session.in_nested_transaction():
-        # SQLAlchemy fires before_commit for a savepoint's release too. Writing there would take
-        # the chain lock mid-transaction and hold it to the end, serialising every writer
-        # (measured by scripts/bench: intake flat at any concurrency). The outer commit writes.
-        return
-    pending: list[AuditEvent] = session.info.pop(_PENDING, [])
-    if not pending:
-        return
+def _write_events(session: Session, pending: list[AuditEvent]) -> None:
+    """Chain and insert the queued events, at the outermost commit (not a savepoint's release:
+    taking the chain lock mid-transaction and holding it to the end serialised every writer,
+    measured by scripts/bench: intake flat at any concurrency)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_ID})
     seq, prev = head(session)
@@ -124,40 +113,17 @@ def write_pending(session: Session) -> None:
     session.flush()
 
 
+# The events queued by `record`, written by every session of the factory at its commit.
+EVENTS: AtCommit[AuditEvent] = AtCommit("audit", _write_events)
+write_pending = EVENTS.write_pending
+
+
 def head(session: Session) -> tuple[int, str]:
     """The last event's (seq, hash): (0, GENESIS) for an empty trail. As `SEQ:HASH`, an anchor."""
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     return (last.seq, last.hash) if last else (0, GENESIS)
-
-
-def mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    """Remember how many events were queued when a savepoint began (after_transaction_create)."""
-    if transaction.nested:
-        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, ()))
-
-
-def discard_pending(session: Session, transaction: SessionTransaction) -> None:
-    """Drop the events queued in what was rolled back: a savepoint's own, or all (after_soft_rollback)."""
-    # A rollback of an inner (flush) transaction rolls back up to the first savepoint or the root;
-    # only the events queued since that point go. Dropping every queued event on a savepoint's
-    # rollback lost the events of the sales registered before it in the same batch.
-    boundary: SessionTransaction | None = transaction
-    while boundary is not None and not boundary.nested and boundary.parent is not None:
-        boundary = boundary.parent
-    mark = session.info.get(_MARKS, {}).get(boundary) if boundary is not None and boundary.nested else None
-    if mark is None:
-        session.info.pop(_PENDING, None)
-    else:
-        del session.info.get(_PENDING, [])[mark:]
-
-
-def forget_savepoints(session: Session, transaction: SessionTransaction) -> None:
-    """Forget savepoint marks when the outermost transaction ends (after_transaction_end)."""
-    if transaction.parent is None:
-        session.info.pop(_MARKS, None)
-        session.info.pop(_PENDING, None)  # a transaction closed without commit or rollback
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from dispatch.bench.growth import phase_growth
 from dispatch.bench.intake import phase_ceilings, phase_dispatch
 from dispatch.bench.month import phase_month
 from dispatch.bench.procs import free_port, gunicorn, worker_settings
+from dispatch.bench.reports import phase_reports
 from dispatch.bench.rows import Bench, fmt, seed
 from dispatch.bench.workers import phase_jobs
 
@@ -78,6 +79,9 @@ FULL: dict[str, Any] = {
     "growth_conc": 16,
     "jobs": 2000,
     "month": 2000,
+    "reports_orders": 1_000_000,
+    "reports_requests": 100,
+    "reports_verdicts": 500,
 }
 
 
@@ -88,6 +92,9 @@ QUICK: dict[str, Any] = {
     "growth_conc": 4,
     "jobs": 30,
     "month": 20,
+    "reports_orders": 2000,
+    "reports_requests": 10,
+    "reports_verdicts": 10,
 }
 
 
@@ -128,7 +135,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=5000,
         help="receipts the registration row measures (the async intake rows may leave many more)",
     )
-    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month")
+    p.add_argument(
+        "--reports-orders",
+        type=int,
+        help="work orders (with verdicts) loaded for the reports phase (default 1000000)",
+    )
+    p.add_argument("--reports-requests", type=int, help="requests per report measured (default 100)")
+    p.add_argument(
+        "--reports-verdicts",
+        type=int,
+        help="verdicts answered with and again without the tally (default 500 each)",
+    )
+    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,reports")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -193,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 if name in args.only:
                     timed(bench, phase, bench, db, server)
+        if "reports" in args.only:
+            timed(bench, phase_reports, bench)
         for role, peak in bench.mem.peaks().items():
             bench.add("memory", process=role, **{"peak RSS MiB": peak / 1024})
     finally:

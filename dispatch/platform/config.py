@@ -156,6 +156,14 @@ DEFAULTS: dict[str, Any] = {
     "LEDGER_FINE_MINOR": 200000,
     # Days after a fine is posted during which its provider may appeal it.
     "LEDGER_APPEAL_DAYS": 14,
+    # Reports (scorecards, rankings, the watch list, statements) from a PostgreSQL streaming
+    # replica: its URL (empty: the reports read the primary, DATABASE_URL).
+    "REPORTS_DATABASE_URL": "",
+    # The replica is skipped (the primary answers) when its replay is more than this many seconds
+    # behind what it has received from the primary, or when it does not answer.
+    "REPORTS_MAX_LAG_SECONDS": 30.0,
+    # How long one process trusts a health check of the replica before checking again (seconds).
+    "REPORTS_HEALTH_SECONDS": 5.0,
 }
 
 ENV_PREFIX = "DISPATCH_"
@@ -238,6 +246,19 @@ def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
     if webhooks and backend == "simulator" and not settings.get("TWILIO_AUTH_TOKEN"):
         check_signing_secret(settings)  # (a Twilio auth token, when set, is the signing key)
     check_ledger(settings)
+    check_reports(settings)
+
+
+def check_reports(settings: Mapping[str, Any]) -> None:
+    """Refuse a reports replica that cannot work, naming the setting."""
+    url = str(settings.get("REPORTS_DATABASE_URL") or "")
+    if url and not url.startswith("postgresql"):
+        raise ConfigError(
+            f"REPORTS_DATABASE_URL must be a PostgreSQL URL (a streaming replica), not {url.split(':')[0]!r}"
+        )
+    for key in ("REPORTS_MAX_LAG_SECONDS", "REPORTS_HEALTH_SECONDS"):
+        if float(settings[key]) < 0:
+            raise ConfigError(f"{key} may not be negative")
 
 
 def bonus_table(value: Any) -> dict[str, int]:
@@ -250,7 +271,9 @@ def bonus_table(value: Any) -> dict[str, int]:
             if part.strip():
                 code, sep, amount = part.partition("=")
                 if not sep:
-                    raise ConfigError(f"LEDGER_BONUS_BY_PRODUCT_LINE: {part.strip()!r} is not code=minor_units")
+                    raise ConfigError(
+                        f"LEDGER_BONUS_BY_PRODUCT_LINE: {part.strip()!r} is not code=minor_units"
+                    )
                 pairs.append((code, amount))
     table: dict[str, int] = {}
     for code, amount in pairs:
@@ -261,7 +284,9 @@ def bonus_table(value: Any) -> dict[str, int]:
                 f"LEDGER_BONUS_BY_PRODUCT_LINE: the amount for {str(code).strip()!r} is not a whole number"
             ) from None
         if minor < 0:
-            raise ConfigError(f"LEDGER_BONUS_BY_PRODUCT_LINE: the amount for {str(code).strip()!r} is negative")
+            raise ConfigError(
+                f"LEDGER_BONUS_BY_PRODUCT_LINE: the amount for {str(code).strip()!r} is negative"
+            )
         table[str(code).strip()] = minor
     return table
 

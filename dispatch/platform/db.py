@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, create_engine, event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -55,3 +60,17 @@ def paginate(session: Session, query: Select, order_by: tuple, page: int, per_pa
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = session.scalars(query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page))
     return list(rows.unique()), int(total or 0)
+
+
+def close_quietly(session: Session, made: str) -> None:
+    """Close a request's session after `made` (the answer, the page) was made; never raises.
+
+    When the connection died meanwhile (the database restarted), the rollback fails: the
+    connection is discarded, and what the request committed stays committed.
+    """
+    try:
+        session.close()
+    except DBAPIError as exc:
+        log.warning("database connection lost after %s was made: %s", made, type(exc.orig or exc).__name__)
+        with suppress(DBAPIError):
+            session.invalidate()

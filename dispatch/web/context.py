@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-from contextlib import suppress
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.platform.actors import Actor
-
-log = logging.getLogger(__name__)
+from dispatch.platform.db import close_quietly
 
 
 def sessions() -> sessionmaker[Session]:
@@ -30,14 +26,8 @@ def db() -> Session:
 def close_db(_exc: BaseException | None = None) -> None:
     """Roll back anything uncommitted and give the connection back; never raises."""
     session: Session | None = g.pop("web_db", None)
-    if session is None:
-        return
-    try:
-        session.close()
-    except DBAPIError as exc:
-        log.warning("database connection lost after the page was made: %s", type(exc.orig or exc).__name__)
-        with suppress(DBAPIError):
-            session.invalidate()
+    if session is not None:
+        close_quietly(session, "the page")
 
 
 def person() -> Actor | None:

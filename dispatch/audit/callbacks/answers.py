@@ -160,9 +160,10 @@ def _resolve(
         provider_id=callback.provider_id,
         **({"heard": dict(heard)} if heard else {}),
     )
-    _apply(session, callback, verdict, actor, now, settings)
-    # In the verdict's own transaction: its figures on the scorecards, and what it earns or costs
-    # (a very-satisfied job's bonus posted, a contradicted claim's fine proposed).
-    scorecards.count_verdict(session, callback)
+    order = _apply(session, callback, verdict, actor, now, settings)
+    # In the verdict's own transaction: its figures on the scorecards (counted from the order
+    # _apply holds locked, nothing read again), and what it earns or costs (a very-satisfied
+    # job's bonus posted, a contradicted claim's fine proposed).
+    scorecards.count_verdict(session, callback, order)
     ledger.on_verdict(session, callback, actor, now, settings)
     return verdict.value

@@ -30,8 +30,9 @@ def _apply(
     actor: Actor,
     now: datetime,
     settings: Mapping[str, Any],
-) -> None:
-    """What a verdict does to the order, the provider and the complaints."""
+) -> WorkOrder:
+    """What a verdict does to the order, the provider and the complaints; returns the order
+    (locked FOR UPDATE for the rest of the transaction)."""
     order = (
         session.scalars(
             select(WorkOrder)
@@ -65,6 +66,7 @@ def _apply(
         # The customer still wants the service: the order goes back to the open work.
         if state in machine.TRANSITIONS["reopen"][0]:
             machine.transition(session, order, "reopen", machine.resting_state(order), actor, data)
+    return order
 
 
 def _claim_text(callback: Callback) -> str:

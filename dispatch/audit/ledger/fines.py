@@ -261,6 +261,50 @@ def _supervisor(actor: Actor, what: str) -> None:
         raise Forbidden(f"only a supervisor may {what}")
 
 
+def _decide(
+    session: Session,
+    target: Fine | Appeal,
+    what: str,
+    pending: enum.StrEnum,
+    status: enum.StrEnum,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Take the decision on a fine or appeal still `pending`, exactly once: 409 once decided (the
+    caller holds the row locked, so a decision sent twice at once waits, then finds it taken)."""
+    if target.status != pending:
+        raise Conflict(f"{what} {target.id} is {target.status} already; a decision is taken once")
+    target.status = status.value
+    target.decided_at = now
+    target.decided_by_id = actor.user_id
+    target.decision_reason = reason
+    session.flush()
+
+
+def _record_decision(
+    session: Session,
+    actor: Actor,
+    entity: str,
+    target: Fine | Appeal,
+    pending: enum.StrEnum,
+    reason: str,
+    settings: Mapping[str, Any],
+    **data: Any,
+) -> None:
+    """The decision's audit event: from `pending` to the new status, with the reason's digest."""
+    trail.record(
+        session,
+        actor,
+        entity,
+        target.id,
+        target.status,
+        from_state=pending.value,
+        to_state=target.status,
+        data={**data, "reason_digest": personal.text_digest(reason, settings)},
+    )
+
+
 def decide_fine(
     session: Session,
     actor: Actor,
@@ -275,16 +319,20 @@ def decide_fine(
     _supervisor(actor, "decide a fine")
     choice = FineDecision(decision)
     fine = get_fine(session, actor, fine_id, for_update=True)
-    if fine.status != FineStatus.PROPOSED:
-        raise Conflict(f"fine {fine.id} is {fine.status} already; a decision is taken once")
     now = now or utcnow()
-    fine.status = (FineStatus.POSTED if choice == FineDecision.POST else FineStatus.VOIDED).value
-    fine.decided_at = now
-    fine.decided_by_id = actor.user_id
-    fine.decision_reason = reason
-    session.flush()
+    posted = choice == FineDecision.POST
+    _decide(
+        session,
+        fine,
+        "fine",
+        FineStatus.PROPOSED,
+        FineStatus.POSTED if posted else FineStatus.VOIDED,
+        actor,
+        reason,
+        now,
+    )
     entry = None
-    if choice == FineDecision.POST:
+    if posted:
         entry = post(
             session,
             actor,
@@ -302,18 +350,15 @@ def decide_fine(
             work_order_id=fine.work_order_id,
             fine_id=fine.id,
         )
-    trail.record(
+    _record_decision(
         session,
         actor,
         "ledger_fine",
-        fine.id,
-        fine.status,
-        from_state=FineStatus.PROPOSED.value,
-        to_state=fine.status,
-        data={
-            "entry_id": entry.id if entry else None,
-            "reason_digest": personal.text_digest(reason, settings),
-        },
+        fine,
+        FineStatus.PROPOSED,
+        reason,
+        settings,
+        entry_id=entry.id if entry else None,
     )
     fine.appeal_until = appeal_deadline(fine, settings)
     return fine
@@ -392,16 +437,12 @@ def decide_appeal(
     _supervisor(actor, "decide an appeal")
     choice = AppealDecision(decision)
     appeal = get_appeal(session, actor, appeal_id, for_update=True)
-    if appeal.status != AppealStatus.OPEN:
-        raise Conflict(f"appeal {appeal.id} is {appeal.status} already; a decision is taken once")
     now = now or utcnow()
-    appeal.status = (AppealStatus.UPHELD if choice == AppealDecision.UPHOLD else AppealStatus.REJECTED).value
-    appeal.decided_at = now
-    appeal.decided_by_id = actor.user_id
-    appeal.decision_reason = reason
-    session.flush()
+    upheld = choice == AppealDecision.UPHOLD
+    status = AppealStatus.UPHELD if upheld else AppealStatus.REJECTED
+    _decide(session, appeal, "appeal", AppealStatus.OPEN, status, actor, reason, now)
     entry = None
-    if choice == AppealDecision.UPHOLD:
+    if upheld:
         fined = (
             session.scalars(select(LedgerEntry).where(LedgerEntry.cause == f"fine:{appeal.fine_id}"))
             .unique()
@@ -415,18 +456,15 @@ def decide_appeal(
             memo=f"appeal {appeal.id} upheld: fine {appeal.fine_id} reversed (entry {fined.id})",
             appeal_id=appeal.id,
         )
-    trail.record(
+    _record_decision(
         session,
         actor,
         "ledger_appeal",
-        appeal.id,
-        appeal.status,
-        from_state=AppealStatus.OPEN.value,
-        to_state=appeal.status,
-        data={
-            "fine_id": appeal.fine_id,
-            "reversal_entry_id": entry.id if entry else None,
-            "reason_digest": personal.text_digest(reason, settings),
-        },
+        appeal,
+        AppealStatus.OPEN,
+        reason,
+        settings,
+        fine_id=appeal.fine_id,
+        reversal_entry_id=entry.id if entry else None,
     )
     return appeal

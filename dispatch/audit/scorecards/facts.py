@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch.models import FIGURES, NotCompletedReason, Outcome, Rating, Verdict
@@ -149,3 +150,53 @@ def complaint_fact(
     """A complaint opened against the provider."""
     cell = Cell(local_day(created_at, timezone), provider_id, city_id, installer_id)
     return Fact(cell, ("complaints",), work_order_id, "complaint", complaint_id, created_at)
+
+
+# The same facts read off the records themselves (an ORM object, or a row with the same column
+# names), so the live counters and the rebuild name each field once.
+
+
+def closing_of(visit: Any, *, city_id: int, timezone: str, first_visit: bool) -> Fact:
+    """The closing fact of a visit (a Visit, or a row with its columns)."""
+    return closing_fact(
+        visit_id=visit.id,
+        work_order_id=visit.work_order_id,
+        provider_id=visit.provider_id,
+        city_id=city_id,
+        installer_id=visit.installer_id,
+        timezone=timezone,
+        closed_at=visit.closed_at,
+        outcome=visit.outcome,
+        reason=visit.reason,
+        first_visit=first_visit,
+    )
+
+
+def verdict_of(callback: Any, *, city_id: int, timezone: str) -> Fact:
+    """The verdict fact of a resolved callback (a Callback, or a row with its columns)."""
+    return verdict_fact(
+        callback_id=callback.id,
+        work_order_id=callback.work_order_id,
+        provider_id=callback.provider_id,
+        city_id=city_id,
+        installer_id=callback.installer_id or NO_INSTALLER,
+        timezone=timezone,
+        resolved_at=callback.resolved_at,
+        verdict=callback.verdict,
+        claim=callback.claim,
+        rating=callback.rating,
+    )
+
+
+def complaint_of(complaint: Any, installer_id: int | None, *, city_id: int, timezone: str) -> Fact:
+    """The fact of an opened complaint (a Complaint, or a row with its columns); `installer_id`:
+    the contradicted visit's installer, if any."""
+    return complaint_fact(
+        complaint_id=complaint.id,
+        work_order_id=complaint.work_order_id,
+        provider_id=complaint.provider_id,
+        city_id=city_id,
+        installer_id=installer_id or NO_INSTALLER,
+        timezone=timezone,
+        created_at=complaint.created_at,
+    )

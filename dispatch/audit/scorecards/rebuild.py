@@ -12,20 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, text
+from sqlalchemy import Row, Select, and_, delete, exists, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from dispatch.audit.scorecards import tally
-from dispatch.audit.scorecards.facts import (
-    NO_INSTALLER,
-    Cell,
-    Fact,
-    closing_fact,
-    complaint_fact,
-    dispatch_fact,
-    verdict_fact,
-)
+from dispatch.audit.scorecards.facts import Cell, Fact, closing_of, complaint_of, dispatch_fact, verdict_of
 from dispatch.models import (
     AuditEvent,
     Callback,
@@ -103,30 +96,32 @@ def _dispatches(session: Session, start: datetime, end: datetime, provider_id: i
         )
 
 
+def _located(
+    session: Session, query: Select, order_id: Any, provider_column: Any, provider_id: int | None
+) -> Iterator[Row]:
+    """The rows of a raw-record query with its order's `city_id` and `timezone` (of one provider
+    when given), streamed in batches."""
+    query = (
+        query.add_columns(WorkOrder.city_id, City.timezone)
+        .join(WorkOrder, WorkOrder.id == order_id)
+        .join(City, City.id == WorkOrder.city_id)
+    )
+    if provider_id is not None:
+        query = query.where(provider_column == provider_id)
+    return iter(session.execute(query.execution_options(yield_per=2000)))
+
+
 def _closings(session: Session, start: datetime, end: datetime, provider_id: int | None) -> Iterator[Fact]:
     earlier = aliased(Visit)
     first_visit = ~exists().where(earlier.work_order_id == Visit.work_order_id, earlier.id < Visit.id)
     query = (
-        select(Visit, WorkOrder.city_id, City.timezone, first_visit.label("first_visit"))
-        .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
-        .join(City, City.id == WorkOrder.city_id)
+        select(Visit, first_visit.label("first_visit"))
         .where(Visit.closed_at >= start, Visit.closed_at < end)
         .order_by(Visit.id)
     )
-    if provider_id is not None:
-        query = query.where(Visit.provider_id == provider_id)
-    for visit, city_id, timezone, is_first in session.execute(query.execution_options(yield_per=2000)):
-        yield closing_fact(
-            visit_id=visit.id,
-            work_order_id=visit.work_order_id,
-            provider_id=visit.provider_id,
-            city_id=city_id,
-            installer_id=visit.installer_id,
-            timezone=timezone,
-            closed_at=visit.closed_at,
-            outcome=visit.outcome,
-            reason=visit.reason,
-            first_visit=bool(is_first),
+    for row in _located(session, query, Visit.work_order_id, Visit.provider_id, provider_id):
+        yield closing_of(
+            row.Visit, city_id=row.city_id, timezone=row.timezone, first_visit=bool(row.first_visit)
         )
 
 
@@ -141,11 +136,7 @@ def _verdicts(session: Session, start: datetime, end: datetime, provider_id: int
             Callback.verdict,
             Callback.claim,
             Callback.rating,
-            WorkOrder.city_id,
-            City.timezone,
         )
-        .join(WorkOrder, WorkOrder.id == Callback.work_order_id)
-        .join(City, City.id == WorkOrder.city_id)
         .where(
             Callback.state == CallbackState.RESOLVED,
             Callback.verdict.is_not(None),
@@ -155,21 +146,8 @@ def _verdicts(session: Session, start: datetime, end: datetime, provider_id: int
         )
         .order_by(Callback.id)
     )
-    if provider_id is not None:
-        query = query.where(Callback.provider_id == provider_id)
-    for row in session.execute(query.execution_options(yield_per=2000)):
-        yield verdict_fact(
-            callback_id=row.id,
-            work_order_id=row.work_order_id,
-            provider_id=row.provider_id,
-            city_id=row.city_id,
-            installer_id=row.installer_id or NO_INSTALLER,
-            timezone=row.timezone,
-            resolved_at=row.resolved_at,
-            verdict=row.verdict,
-            claim=row.claim,
-            rating=row.rating,
-        )
+    for row in _located(session, query, Callback.work_order_id, Callback.provider_id, provider_id):
+        yield verdict_of(row, city_id=row.city_id, timezone=row.timezone)
 
 
 def _complaints(session: Session, start: datetime, end: datetime, provider_id: int | None) -> Iterator[Fact]:
@@ -180,27 +158,13 @@ def _complaints(session: Session, start: datetime, end: datetime, provider_id: i
             Complaint.provider_id,
             Complaint.created_at,
             Callback.installer_id,
-            WorkOrder.city_id,
-            City.timezone,
         )
-        .join(WorkOrder, WorkOrder.id == Complaint.work_order_id)
-        .join(City, City.id == WorkOrder.city_id)
         .outerjoin(Callback, Callback.id == Complaint.callback_id)
         .where(Complaint.created_at >= start, Complaint.created_at < end)
         .order_by(Complaint.id)
     )
-    if provider_id is not None:
-        query = query.where(Complaint.provider_id == provider_id)
-    for row in session.execute(query.execution_options(yield_per=2000)):
-        yield complaint_fact(
-            complaint_id=row.id,
-            work_order_id=row.work_order_id,
-            provider_id=row.provider_id,
-            city_id=row.city_id,
-            installer_id=row.installer_id or NO_INSTALLER,
-            timezone=row.timezone,
-            created_at=row.created_at,
-        )
+    for row in _located(session, query, Complaint.work_order_id, Complaint.provider_id, provider_id):
+        yield complaint_of(row, row.installer_id, city_id=row.city_id, timezone=row.timezone)
 
 
 @dataclass(frozen=True)
@@ -262,6 +226,5 @@ def rebuild(session: Session, first: date | None = None, last: date | None = Non
         n += 1
         for name in fact.figures:
             sums[fact.cell][name] += 1
-    for cell in sorted(sums):
-        tally.add(session, cell, sums[cell])
+    tally.add_many(session, sums)
     return RebuildReport(first, last, n, len(sums))
