@@ -23,11 +23,21 @@ def db() -> Session:
     return g.web_db
 
 
+def reports_db() -> Session:
+    """The request's session for reading reports (scorecards, rankings, the watch list,
+    statements): the streaming replica's while it answers and keeps up, else the primary's (as the
+    API's `reports_db`; `REPORTS_DATABASE_URL`). Work waiting for a decision is read from `db()`."""
+    if "web_reports_db" not in g:
+        g.web_reports_db, g.web_read_from = current_app.extensions["dispatch.reports"].session()
+    return g.web_reports_db
+
+
 def close_db(_exc: BaseException | None = None) -> None:
-    """Roll back anything uncommitted and give the connection back; never raises."""
-    session: Session | None = g.pop("web_db", None)
-    if session is not None:
-        close_quietly(session, "the page")
+    """Roll back anything uncommitted and give the connections back; never raises."""
+    for key in ("web_db", "web_reports_db"):
+        session: Session | None = g.pop(key, None)
+        if session is not None:
+            close_quietly(session, "the page")
 
 
 def person() -> Actor | None:

@@ -24,7 +24,7 @@ from dispatch.platform.errors import Invalid, NotFound
 from dispatch.reference import catalogue
 from dispatch.web import once, present
 from dispatch.web.blueprint import bp
-from dispatch.web.context import actor, db, setting
+from dispatch.web.context import actor, db, reports_db, setting
 from dispatch.web.security import signed_in
 
 SUPERVISOR = Role.SUPERVISOR.value
@@ -86,10 +86,10 @@ def board() -> Board:
     first, last = period(now)
     start, end = present.day_bounds(now, tz)
     who = actor()
-    providers = scorecards.score_rows(db(), who, scorecards.Level.PROVIDER, first, last)
-    per_day = scorecards.score_rows(db(), who, scorecards.Level.PROVIDER, first, last, by_day=True)
+    providers = scorecards.score_rows(reports_db(), who, scorecards.Level.PROVIDER, first, last)
+    per_day = scorecards.score_rows(reports_db(), who, scorecards.Level.PROVIDER, first, last, by_day=True)
     rankings: dict[str, list[scorecards.Ranked]] = defaultdict(list)
-    for ranked in scorecards.team_ranking(db(), who, first, last, cfg):
+    for ranked in scorecards.team_ranking(reports_db(), who, first, last, cfg):
         assert ranked.row.city is not None
         rankings[ranked.row.city.name].append(ranked)
     fines, fines_total = ledger.list_fines(
@@ -109,7 +109,7 @@ def board() -> Board:
         today=scorecards.day_figures(db(), who, start, end, now),
         providers=providers,
         rankings=dict(rankings),
-        watched=scorecards.watch_list(db(), who, first, last, cfg),
+        watched=scorecards.watch_list(reports_db(), who, first, last, cfg),
         fines=fines,
         fines_total=fines_total,
         appeals=appeals,
@@ -173,7 +173,7 @@ def sv_figure_orders(code: str) -> ResponseReturnValue:
     try:
         provider = scorecards.visible_provider(db(), actor(), code)
         items, total = scorecards.figure_orders(
-            db(), actor(), code, figure, first, last, city=city, page=1, per_page=200
+            reports_db(), actor(), code, figure, first, last, city=city, page=1, per_page=200
         )
     except NotFound:
         once.not_found("provider")

@@ -17,7 +17,7 @@ from dispatch.models import Provider, Role, utcnow
 from dispatch.platform.errors import Invalid, NotFound
 from dispatch.web import once, present
 from dispatch.web.blueprint import bp
-from dispatch.web.context import actor, db
+from dispatch.web.context import actor, db, reports_db
 from dispatch.web.dashboard import period
 from dispatch.web.security import signed_in
 
@@ -44,9 +44,9 @@ def portal_scorecard() -> ResponseReturnValue:
     _, last = period(utcnow())
     first = last - timedelta(days=SCORECARD_DAYS - 1)
     me = _me()
-    card = scorecards.provider_scorecard(db(), actor(), me.code, first, last)
-    nationwide = scorecards.provider_ranking(db(), actor(), first, last, cfg)
-    teams = scorecards.team_ranking(db(), actor(), first, last, cfg)
+    card = scorecards.provider_scorecard(reports_db(), actor(), me.code, first, last)
+    nationwide = scorecards.provider_ranking(reports_db(), actor(), first, last, cfg)
+    teams = scorecards.team_ranking(reports_db(), actor(), first, last, cfg)
     page = render_template(
         "web/portal/scorecard.html",
         card=card,
@@ -89,7 +89,7 @@ def portal_ledger() -> ResponseReturnValue:
 
 def _statement(month: str) -> ledger.Statement:
     try:
-        return ledger.statement(db(), actor(), "provider", _me().code, month)
+        return ledger.statement(reports_db(), actor(), "provider", _me().code, month)
     except (Invalid, NotFound):
         once.not_found("statement")
 
