@@ -54,7 +54,9 @@ def set_endpoint(
     url = check_url(url)
     provider = _provider(session, provider_code)
     endpoint = session.scalars(
-        select(ProviderEndpoint).where(ProviderEndpoint.provider_id == provider.id).with_for_update()
+        select(ProviderEndpoint)
+        .where(ProviderEndpoint.provider_id == provider.id)
+        .with_for_update(of=ProviderEndpoint)
     ).first()
     secret = signed_webhooks.new_secret()
     action = "endpoint_replaced" if endpoint else "endpoint_set"
