@@ -16,6 +16,11 @@ from dispatch.telephony import Gateway
 JOBS = ("booking_changed", "deliver_notice")
 
 
+def awake(settings) -> dict:
+    """Settings without the providers' quiet hours: for a test that runs at the machine's time of day."""
+    return {**settings, "PROVIDER_QUIET_HOURS": ""}
+
+
 def run_due(session_factory, settings: dict, phone: Callable[[], Gateway]) -> list[str]:
     """Run every due booking/notice job (and what they request that is due) until none is left."""
 
@@ -54,6 +59,7 @@ def run_due(session_factory, settings: dict, phone: Callable[[], Gateway]) -> li
                     payload["attempt"],
                     settings=settings,
                     sessions=sessions,
+                    plain=session_factory,
                     phone=phone,
                 )
                 with sessions() as session:

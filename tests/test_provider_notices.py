@@ -18,7 +18,7 @@ from dispatch.models import AuditEvent, NoticeDelivery, Provider, ProviderNotice
 from dispatch.notices.planning import lead_due
 from dispatch.platform.config import ConfigError, notice_leads, quiet_hours
 from dispatch.telephony import make_gateway
-from tests.notices_support import run_due
+from tests.notices_support import awake, run_due
 from tests.webhook_receiver import Receiver
 
 # Tuesday 09:00 in Springfield (America/Chicago, CST, UTC-6).
@@ -154,7 +154,10 @@ def test_an_order_moved_to_another_provider_tells_both(api, session_factory, cfg
         run_due(session_factory, dict(cfg), phone)
     riverton = [m.form["Body"] for m in standin.messages(to="+13035550103")]
     assert texts(standin)[-1] == f"Dispatch: Order #{order_id} given to another provider: no visit."
-    assert len(riverton) == 1 and riverton[0].startswith(f"Dispatch: Order #{order_id} ")
+    assert riverton == [
+        f"Dispatch: New order #{order_id}. 2031-03-10 08:00-11:00 · 12 Elm St, Bayview · "
+        "delivery and installation, Electric 50 L"
+    ]  # the first it hears of the order, in the order's city's time (PDT)
 
 
 def test_lead_times_follow_the_local_wall_clock_across_zones_and_dst():
@@ -296,7 +299,7 @@ def test_a_failing_endpoint_is_retried_with_back_off_under_one_id_and_a_410_is_n
 def test_the_delivery_log_is_the_providers_own_and_headquarters_sees_all(api, session_factory, cfg, phone):
     mine = api.sale()["work_orders"][0]["id"]
     theirs = api.sale(city="Riverton", phone="+1 303 555 0113")["work_orders"][0]["id"]
-    run_due(session_factory, dict(cfg), phone)
+    run_due(session_factory, awake(cfg), phone)
     listed = api.get("/api/v1/notices", "provider:SPR-HEAT").get_json()
     assert [n["work_order_id"] for n in listed["items"]] == [mine]
     [delivery] = listed["items"][0]["deliveries"]

@@ -2,7 +2,9 @@
 
 The attempt is started and COMMITTED before anything is sent (`notices.start`), and finished with
 what came back (`notices.finish`, which plans the next attempt through the outbox when one may
-follow). A second run of the same request finds the attempt started and sends nothing.
+follow). The job's outbox row is marked done only with the finish: a worker that dies while
+sending leaves it, the relay hands it over again, and that run finds the attempt started and
+unfinished (a text: marked uncertain, never sent twice; a webhook: retried under its id).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def deliver_notice(delivery_id: int, attempt: int = 1) -> str:
         attempt,
         settings=settings(),
         sessions=job_session,
+        plain=session_factory(),
         phone=lambda: gateway(lambda *_: None),
     )
 
@@ -51,13 +54,21 @@ def deliver(
     *,
     settings: dict[str, Any],
     sessions: Callable[[], AbstractContextManager[Session]],
+    plain: Callable[[], Session],
     phone: Callable[[], Gateway],
 ) -> str:
-    """Start, send and finish one attempt with these resources; returns the delivery's status."""
-    with sessions() as session:
+    """Start, send and finish one attempt; returns the delivery's status.
+
+    `sessions()` is a transaction that also completes the job's outbox row; `plain()` one that
+    does not (the start, so that the row stays due until the attempt is finished).
+    """
+    with plain() as session:
         started = notices.start(session, delivery_id, attempt, settings, utcnow())
+        session.commit()
     # Committed: from here on a second run of this request finds the attempt started.
     if started is None:
+        with sessions():  # nothing (more) to send: the request is done
+            pass
         return "nothing to send"
     if started.channel == NoticeChannel.TEXT:
         sent = _text(phone(), started)

@@ -18,7 +18,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.models import (
-    FINAL_STATUSES,
     DeliveryStatus,
     NoticeChannel,
     NoticeDelivery,
@@ -78,9 +77,13 @@ def on_booking_changed(
     if told is not None and told != order.provider_id:
         # Moved to another provider: the one told before hears it is no longer its order.
         _plan(session, order, told, NoticeType.WITHDRAWN, NOW, now)
-    kind = IMMEDIATE.get(action)
     if order.provider_id is None:
         return
+    kind = IMMEDIATE.get(action)
+    if kind is not None and told != order.provider_id:
+        # The first this provider hears of the order (its earlier notices, if any, were superseded
+        # before they went out): that it is routed to it, as it stands; a cancellation, nothing.
+        kind = None if kind == NoticeType.CANCELLED else NoticeType.ROUTED
     if kind is not None:
         _plan(session, order, order.provider_id, kind, NOW, now)
     if order.state == OrderState.BOOKED and order.appointment_start is not None:
@@ -114,28 +117,41 @@ def supersede_older(session: Session, work_order_id: int, version: int, now: dat
         .values(status=DeliveryStatus.SUPERSEDED.value, finished_at=now, next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )
-    # A notice is superseded once none of its deliveries can still go out.
-    unfinished = (
+    # A notice is superseded when none of its deliveries went out or may still go out.
+    stopped = (
         select(NoticeDelivery.id)
         .where(
             NoticeDelivery.notice_id == ProviderNotice.id,
-            NoticeDelivery.status.not_in([s.value for s in FINAL_STATUSES]),
+            NoticeDelivery.status == DeliveryStatus.SUPERSEDED.value,
+        )
+        .exists()
+    )
+    other = (
+        select(NoticeDelivery.id)
+        .where(
+            NoticeDelivery.notice_id == ProviderNotice.id,
+            NoticeDelivery.status.not_in([DeliveryStatus.SUPERSEDED.value, DeliveryStatus.SKIPPED.value]),
         )
         .exists()
     )
     session.execute(
         update(ProviderNotice)
-        .where(ProviderNotice.id.in_(older), ~unfinished)
+        .where(ProviderNotice.id.in_(older), stopped, ~other)
         .values(superseded_at=now, superseded_reason=reason)
         .execution_options(synchronize_session=False)
     )
 
 
 def _last_provider_told(session: Session, work_order_id: int) -> int | None:
-    """The provider the newest notice of a change to this order went to, if any."""
+    """The provider the newest notice of a change to this order went (or goes) to, if any; a
+    notice superseded before it went out told nobody."""
     return session.scalar(
         select(ProviderNotice.provider_id)
-        .where(ProviderNotice.work_order_id == work_order_id, ProviderNotice.lead == NOW)
+        .where(
+            ProviderNotice.work_order_id == work_order_id,
+            ProviderNotice.lead == NOW,
+            ProviderNotice.superseded_at.is_(None),
+        )
         .order_by(ProviderNotice.id.desc())
         .limit(1)
     )

@@ -105,6 +105,21 @@ NOTICE_TYPES = {
     "work_order.visit_upcoming": "Visit reminder",
 }
 NOTICE_CHANNELS = {"text": "Text", "webhook": "Your system (webhook)"}
+LEAD_DAYS = {
+    "evening-before": "the evening before",
+    "day-before": "the day before",
+    "morning-of": "the morning of the visit",
+}
+
+
+def notice_lead(lead: str) -> str:
+    """A visit reminder's lead time in words: 'the evening before at 18:00', '1h before the visit'."""
+    day, sep, at = lead.partition("@")
+    if sep:
+        return f"{LEAD_DAYS.get(day, day)} at {at}"
+    return f"{lead} before the visit"
+
+
 DELIVERY_STATUSES = {
     "scheduled": "waiting",
     "held": "held (quiet hours)",
