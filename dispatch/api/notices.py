@@ -45,23 +45,23 @@ class Notice(MethodView):
         return notices.get_notice(db(), actor(), notice_id)
 
 
-@blp.route("/providers/<code>/endpoint")
+@blp.route("/providers/<provider_code>/endpoint")
 class Endpoint(MethodView):
     @requires(Role.ADMIN, Role.SUPERVISOR)
     @blp.response(200, s.EndpointOut)
-    def get(self, code):
+    def get(self, provider_code):
         """A provider's webhook endpoint (never its secret); 404 when it has none."""
-        return notices.get_endpoint(db(), code)
+        return notices.get_endpoint(db(), provider_code)
 
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @requires(Role.ADMIN)
     @writes
     @blp.arguments(s.EndpointIn)
     @blp.response(200, s.EndpointSecretOut)
-    def put(self, data, code):
+    def put(self, data, provider_code):
         """Set or replace a provider's endpoint. Answers a new signing secret, shown this once;
         notices planned from now on are posted there, signed with it (Standard Webhooks)."""
-        endpoint, secret = notices.set_endpoint(db(), actor(), code, data["url"])
+        endpoint, secret = notices.set_endpoint(db(), actor(), provider_code, data["url"])
         return {
             "provider": endpoint.provider,
             "url": endpoint.url,
@@ -73,6 +73,6 @@ class Endpoint(MethodView):
     @requires(Role.ADMIN)
     @writes
     @blp.response(204)
-    def delete(self, code):
+    def delete(self, provider_code):
         """Remove a provider's endpoint: deliveries not yet made to it are skipped."""
-        notices.remove_endpoint(db(), actor(), code)
+        notices.remove_endpoint(db(), actor(), provider_code)
