@@ -137,6 +137,9 @@ def test_sales_and_closings_survive_redis_down_and_jobs_run_once_after(api, data
             timeout=60,
             what="reminders, callback and registration before",
         )
+        # Drained: every job handed over has run (each order's notice included), so that nothing
+        # is lost with Redis's memory (a lost job is handed over again only after 10 minutes).
+        wait_until_quiet(env)
         closed = 1
 
         redis.stop()
