@@ -58,7 +58,8 @@ def phase_jobs(bench: Bench, db: str, server: Server) -> None:
     booked = run_worker(bench, "default", relayed, "booking jobs", "dispatch.jobs.tasks.booking_changed")
     with psycopg.connect(bench.conninfo(db)) as conn:
         done = scalar(
-            conn, "SELECT count(DISTINCT work_order_id) FROM provider_notices WHERE type = 'work_order.routed'"
+            conn,
+            "SELECT count(DISTINCT work_order_id) FROM provider_notices WHERE type = 'work_order.routed'",
         )
     if done != relayed:
         bench.notes.append(f"jobs: notices planned for {done} orders by {relayed} booking jobs")
