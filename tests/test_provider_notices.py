@@ -12,8 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 import time_machine
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from sqlalchemy import select
 
+from dispatch.cli import main
 from dispatch.models import AuditEvent, NoticeDelivery, Provider, ProviderNotice, WorkOrder
 from dispatch.notices.planning import lead_due
 from dispatch.platform.config import ConfigError, notice_leads, quiet_hours
@@ -343,3 +346,26 @@ def test_endpoints_are_set_by_headquarters_with_a_checked_url(api, session_facto
         "endpoint_replaced",
         "endpoint_removed",
     ]
+
+
+def test_the_operator_sets_an_endpoint_whose_secret_signs_what_the_receiver_accepts(
+    app, api, session_factory, cfg, phone, receiver
+):
+    cli = CliRunner()
+    result = cli.invoke(
+        main, ["provider", "endpoint-set", "SPR-HEAT", receiver.url], obj=ScriptInfo(create_app=lambda: app)
+    )
+    assert result.exit_code == 0, result.output
+    receiver.secret = result.output.strip().splitlines()[-1]
+    assert receiver.secret.startswith("whsec_")
+    api.sale()
+    run_due(session_factory, dict(cfg), phone)
+    assert [d.verdict for d in receiver.deliveries] == ["accepted"]
+    bad = cli.invoke(
+        main, ["provider", "endpoint-set", "NOPE", receiver.url], obj=ScriptInfo(create_app=lambda: app)
+    )
+    assert bad.exit_code == 2 and "NOPE" in bad.output
+    gone = cli.invoke(
+        main, ["provider", "endpoint-remove", "SPR-HEAT"], obj=ScriptInfo(create_app=lambda: app)
+    )
+    assert gone.exit_code == 0 and api.get("/api/v1/providers/SPR-HEAT/endpoint", "admin").status_code == 404

@@ -128,3 +128,12 @@ def test_a_supervisor_moves_a_complaint_on_and_assigns_an_order(
     page.get_by_role("button", name=f"Assign #{nobody}").click()
     expect(page.get_by_text(f"Order #{nobody} assigned to Lakeside Service Co.")).to_be_visible()
     shoot(page, "34-supervise-assigned")
+
+    run_due(session_factory, awake(cfg), lambda: make_gateway(dict(cfg), lambda *_: None))  # told
+    page.get_by_role("link", name="Provider notices").click()
+    page.get_by_label("Provider", exact=True).select_option("LAKE-SVC")
+    page.get_by_role("button", name="Show").click()
+    told = page.get_by_role("listitem").filter(has_text=f"New order · order #{nobody}")
+    expect(told).to_contain_text("Lakeside Service Co")
+    expect(told).to_contain_text("Text: delivered")
+    shoot(page, "35-supervise-notices")
