@@ -143,10 +143,11 @@ def supersede_older(session: Session, work_order_id: int, version: int, now: dat
 
 
 def _last_provider_told(session: Session, work_order_id: int) -> int | None:
-    """The provider the newest notice of a change to this order went (or goes) to, if any; a
-    notice superseded before it went out told nobody."""
-    return session.scalar(
-        select(ProviderNotice.provider_id)
+    """The provider that holds this order as far as it was told: the one the newest notice of a
+    change went (or goes) to, unless that notice withdrew the order from it. A notice superseded
+    before it went out told nobody."""
+    newest = session.execute(
+        select(ProviderNotice.provider_id, ProviderNotice.type)
         .where(
             ProviderNotice.work_order_id == work_order_id,
             ProviderNotice.lead == NOW,
@@ -154,7 +155,10 @@ def _last_provider_told(session: Session, work_order_id: int) -> int | None:
         )
         .order_by(ProviderNotice.id.desc())
         .limit(1)
-    )
+    ).first()
+    if newest is None or newest.type == NoticeType.WITHDRAWN:
+        return None
+    return int(newest.provider_id)
 
 
 def _plan(

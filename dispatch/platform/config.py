@@ -87,7 +87,7 @@ DEFAULTS: dict[str, Any] = {
     # calls or texts to customers, which cost money: reporting a sale, closing a work order.
     "RATE_LIMIT_SALES": "120/minute;3000/hour",
     "RATE_LIMIT_CLOSE": "120/minute;3000/hour",
-    # Per-caller limit on booking and moving appointments (each plans a reminder to a provider;
+    # Per-caller limit on booking and moving appointments (each is told to a provider;
     # a cap also keeps anyone from walking the order ids).
     "RATE_LIMIT_APPOINTMENTS": "60/minute;1000/hour",
     # Hours after reporting a sale during which the shop user who reported it may still move the
