@@ -5,7 +5,7 @@ reopened, cancelled) raises `WorkOrder.booking_version` and requests, in the sam
 job `booking_changed` through the outbox (`orders/machine.py`). That job calls `booking_changed`
 here once per version (the outbox's dedupe key), in a transaction of its own. It sits above the
 capabilities (as `visits.py` does) because telling a change spans them: the provider's notices
-(`orders/`) and the customer's confirmations and reminders.
+(`notices/`) and the customer's confirmations and reminders.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dispatch import notices
 from dispatch.models import WorkOrder
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,10 @@ log = logging.getLogger(__name__)
 # the newer booking, and a handler that would announce this one should do nothing.
 Handler = Callable[[Session, WorkOrder, int, str, dict[str, Any]], None]
 
-HANDLERS: list[Handler] = []
+HANDLERS: list[Handler] = [
+    # The provider: told at once, and again ahead of the visit (notices/planning.py).
+    notices.on_booking_changed,
+]
 
 
 def booking_changed(

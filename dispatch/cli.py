@@ -248,6 +248,45 @@ def customer_erase(customer_id: int, reason: str) -> None:
 
 
 @main.group()
+def provider() -> None:
+    """Providers: the endpoint (URL and signing secret) their notices are posted to."""
+
+
+@provider.command("endpoint-set")
+@click.argument("code")
+@click.argument("url")
+def provider_endpoint_set(code: str, url: str) -> None:
+    """Set or replace a provider's webhook endpoint; prints its new signing secret, this once."""
+    from dispatch import notices
+
+    with _session() as session:
+        try:
+            endpoint, secret = notices.set_endpoint(session, OPERATOR, code, url)
+        except DomainError as exc:
+            _fail(exc)
+        session.commit()
+    click.echo(
+        f"provider {code}: notices are posted to {endpoint.url}, signed with this secret (shown once):"
+    )
+    click.echo(secret)
+
+
+@provider.command("endpoint-remove")
+@click.argument("code")
+def provider_endpoint_remove(code: str) -> None:
+    """Stop posting a provider's notices to its system."""
+    from dispatch import notices
+
+    with _session() as session:
+        try:
+            notices.remove_endpoint(session, OPERATOR, code)
+        except DomainError as exc:
+            _fail(exc)
+        session.commit()
+    click.echo(f"provider {code}: endpoint removed")
+
+
+@main.group()
 def outbox() -> None:
     """The outbox relay."""
 
@@ -296,8 +335,18 @@ def scorecards() -> None:
 
 
 @scorecards.command("rebuild")
-@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First local day (default: the first with data)")
-@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last local day, included (default: the last with data)")
+@click.option(
+    "--from",
+    "first",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First local day (default: the first with data)",
+)
+@click.option(
+    "--to",
+    "last",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last local day, included (default: the last with data)",
+)
 def scorecards_rebuild(first, last) -> None:
     """Recount the daily aggregates of a range of days (default: all) from the raw records.
 

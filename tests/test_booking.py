@@ -1,4 +1,5 @@
-"""Booking a pending order, rescheduling a booked one, re-booking a failed visit; reminders."""
+"""Booking a pending order, rescheduling a booked one, re-booking a failed visit; the provider's
+visit reminders follow the booking (tests/test_provider_notices.py tells the rest)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from sqlalchemy import select
 
 from dispatch import auth
 from dispatch.audit import callbacks
-from dispatch.models import AuditEvent, Callback, OutboxMessage, Sale, WorkOrder
-from dispatch.orders import notices
+from dispatch.models import AuditEvent, Callback, OutboxMessage, ProviderNotice, Sale, WorkOrder
 from dispatch.platform.actors import Actor
+from dispatch.telephony import make_gateway
 from tests.helpers import future_window
+from tests.notices_support import awake, run_due
 
 
 def _book(api, order_id: int, window: dict, who: str = "agent"):
@@ -23,12 +25,12 @@ def _history(api, order_id: int) -> list[dict]:
     return api.get(f"/api/v1/work-orders/{order_id}", "supervisor").get_json()["history"]
 
 
-def _reminders(session, order_id: int) -> list[OutboxMessage]:
+def _changes(session, order_id: int) -> list[OutboxMessage]:
     session.expire_all()
     return [
         row
         for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        if row.job == "remind_provider" and row.payload.get("work_order_id") == order_id
+        if row.job == "booking_changed" and row.payload.get("work_order_id") == order_id
     ]
 
 
@@ -116,7 +118,7 @@ def test_a_bad_window_is_named_and_nothing_changes(api, pending, session, shift,
     response = _book(api, pending["id"], window)
     assert response.status_code == 422 and list(response.get_json()["errors"]) == [field]
     assert len(_history(api, pending["id"])) == 1
-    assert _reminders(session, pending["id"]) == []
+    assert len(_changes(session, pending["id"])) == 1  # its creation only: nothing new to tell
 
 
 def test_a_window_must_be_complete_and_well_formed(api, pending):
@@ -142,41 +144,50 @@ def test_booking_an_unassigned_order_keeps_it_unassigned_with_its_date(api):
     assert response.get_json()["appointment"] is not None
 
 
-def test_each_booking_plans_one_reminder_of_its_own(api, pending, session):
+def test_each_booking_is_told_once_as_a_version_of_its_own(api, pending, session):
     t1, t2 = future_window(days=4), future_window(days=6)
     _book(api, pending["id"], t1)
     _book(api, pending["id"], t2)
-    _book(api, pending["id"], t1)  # back to the first time: still needs its own reminder
-    rows = _reminders(session, pending["id"])
-    assert len(rows) == 3
-    assert len({r.dedupe_key for r in rows}) == 3
-    assert [datetime.fromisoformat(r.payload["appointment_start"]) for r in rows] == [
-        datetime.fromisoformat(w["start"]) for w in (t1, t2, t1)
+    _book(api, pending["id"], t1)  # back to the first time: still a booking of its own to tell
+    rows = _changes(session, pending["id"])
+    assert [(r.payload["booking_version"], r.payload["action"]) for r in rows] == [
+        (1, "create"),
+        (2, "book"),
+        (3, "reschedule"),
+        (4, "reschedule"),
     ]
-    # Due ahead of the appointment by the configured lead time (18 hours by default).
-    assert rows[1].available_at == datetime.fromisoformat(t2["start"]) - timedelta(hours=18)
+    assert len({r.dedupe_key for r in rows}) == 4
 
 
-def test_a_reminder_runs_once_and_only_for_the_current_appointment(api, pending, session):
+def test_visit_reminders_follow_the_current_appointment_only_and_are_planned_once(
+    api, pending, session, session_factory, cfg
+):
     t1, t2 = future_window(days=4), future_window(days=6)
     _book(api, pending["id"], t1)
     _book(api, pending["id"], t2)
-    stale, current = _reminders(session, pending["id"])
-    # The job for the old time finds the order moved and does nothing.
-    assert notices.remind_provider(session, **stale.payload) is False
-    assert notices.remind_provider(session, **current.payload) is True
-    session.commit()
-    assert notices.remind_provider(session, **current.payload) is False  # run twice: once only
-    session.commit()
-    reminded = session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "provider_reminded", AuditEvent.entity_id == pending["id"]
+    phone = lambda: make_gateway(dict(cfg), lambda *_: None)  # noqa: E731 - the simulated network
+    run_due(session_factory, awake(cfg), phone)
+    run_due(session_factory, awake(cfg), phone)  # nothing is planned twice
+    session.expire_all()
+    reminders = session.scalars(
+        select(ProviderNotice)
+        .where(
+            ProviderNotice.work_order_id == pending["id"], ProviderNotice.type == "work_order.visit_upcoming"
+        )
+        .order_by(ProviderNotice.id)
+    ).all()
+    # The first booking's job found the order moved on (version 3 stands): it planned nothing.
+    assert {n.booking_version for n in reminders} == {3}
+    start = datetime.fromisoformat(t2["start"])
+    assert [(n.lead, n.due_at) for n in reminders][-1] == ("1h", start - timedelta(hours=1))
+    assert {d.status for n in reminders for d in n.deliveries} == {"scheduled"}  # due later
+    told = session.scalars(
+        select(AuditEvent.data).where(
+            AuditEvent.action == "provider_notified", AuditEvent.entity_id == pending["id"]
         )
     ).all()
-    assert len(reminded) == 1
-    assert datetime.fromisoformat(reminded[0].data["appointment_start"]) == datetime.fromisoformat(
-        t2["start"]
-    )
+    # Told once: the first it hears of the order is that it is routed to it, as it now stands.
+    assert [e["type"] for e in told] == ["work_order.routed"]
 
 
 # --- shop staff: only the orders of their own sales (issue 11, hole 1) -------------------------
@@ -208,7 +219,7 @@ def test_another_shop_gets_404_for_any_order_and_learns_nothing(api, session, ot
     unknown = _book(api, 9999, future_window(), who=other_shop)
     assert unknown.status_code == 404
     for order in (pending, booked):
-        before, reminders = _state(api, order["id"]), len(_reminders(session, order["id"]))
+        before, changes = _state(api, order["id"]), len(_changes(session, order["id"]))
         response = _book(api, order["id"], future_window(days=5), who=other_shop)
         assert response.status_code == 404
         # The same answer as for an order that does not exist (but for the id it names).
@@ -219,7 +230,7 @@ def test_another_shop_gets_404_for_any_order_and_learns_nothing(api, session, ot
         body = response.get_data(as_text=True)
         assert not [trace for trace in CUSTOMER_TRACES if trace in body]
         assert _state(api, order["id"]) == before
-        assert len(_reminders(session, order["id"])) == reminders
+        assert len(_changes(session, order["id"])) == changes
     # The shop that reported the sale still may.
     assert _book(api, pending["id"], future_window(days=5), who="sales").status_code == 200
 

@@ -80,7 +80,7 @@ def serve_the_customer(api: Api, session_factory, cfg) -> tuple[int, int]:
     )
     assert later.status_code == 202, later.get_json()
     with session_factory() as s:
-        assert receipts.register_waiting(s, batch=10, region="US", reminder_hours=18).registered == 1
+        assert receipts.register_waiting(s, batch=10, region="US").registered == 1
         s.commit()
     (second,) = api.get(f"/api/v1/customers/{customer_id}", "agent").get_json()["units"][1]["work_orders"]
     reason = {"reason": f"{NAME} returned it to the shop"}

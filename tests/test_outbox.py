@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.models import AuditEvent, OutboxMessage, WorkOrder, utcnow
+from dispatch.models import AuditEvent, OutboxMessage, ProviderNotice, utcnow
 from dispatch.platform import outbox
 from tests.procs import BIN, PrivateRedis, isolated_env, start_cron, start_worker, wait_until
 
@@ -21,11 +21,11 @@ def _rows(session) -> list[OutboxMessage]:
 
 
 def test_relay_hands_over_due_rows_once_and_again_only_if_never_completed(session):
-    outbox.put(session, "remind_provider", {"work_order_id": 1, "appointment_start": "x"})
+    outbox.put(session, "deliver_notice", {"delivery_id": 1, "attempt": 1})
     outbox.put(
         session,
-        "remind_provider",
-        {"work_order_id": 2, "appointment_start": "x"},
+        "deliver_notice",
+        {"delivery_id": 2, "attempt": 1},
         available_at=utcnow() + timedelta(hours=1),
     )
     session.commit()
@@ -53,7 +53,7 @@ def test_relay_hands_over_due_rows_once_and_again_only_if_never_completed(sessio
 
 
 def test_a_failing_queue_leaves_the_row_due_with_the_error(session):
-    outbox.put(session, "remind_provider", {"work_order_id": 1, "appointment_start": "x"})
+    outbox.put(session, "deliver_notice", {"delivery_id": 1, "attempt": 1})
     session.commit()
 
     def down(row):
@@ -69,37 +69,46 @@ def test_a_failing_queue_leaves_the_row_due_with_the_error(session):
 def test_a_job_lost_with_redis_is_handed_over_again_and_runs_once(api, session, database_url, tmp_path: Path):
     redis = PrivateRedis().start()
     env = isolated_env(
-        tmp_path, "outbox", DATABASE_URL=database_url, REDIS_URL=redis.url, OUTBOX_REDELIVER_SECONDS="3"
+        tmp_path,
+        "outbox",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis.url,
+        OUTBOX_REDELIVER_SECONDS="3",
+        PROVIDER_QUIET_HOURS="",
     )
     procs = []
     try:
-        # Three hours ahead: its reminder (PROVIDER_REMINDER_HOURS before) is due at once, at any
-        # time of day (a window "tomorrow at 15:00" was not due yet before 21:00 UTC).
-        start = utcnow().replace(microsecond=0) + timedelta(hours=3)
-        window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()}
-        order_id = api.sale(appointment=window)["work_orders"][0]["id"]
-        # The relay hands the reminder (and the booking's change, to be told) to Redis, but no
+        order_id = api.sale()["work_orders"][0]["id"]
+        # The relay hands the booking's change (to be told to the provider) to Redis, but no
         # worker runs; then Redis restarts empty.
         relay = subprocess.run(
             [str(BIN / "dispatch"), "outbox", "relay"], env=env, capture_output=True, text=True
         )
-        assert relay.stdout.strip() == "relayed 2", relay.stderr
+        assert relay.stdout.strip() == "relayed 1", relay.stderr
         redis.stop()
         redis.start()
         procs += [start_worker(env), start_cron(env)]
 
-        def reminded() -> bool:
+        def told() -> bool:
             session.expire_all()
-            return session.get(WorkOrder, order_id).reminded_for is not None
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.action == "provider_notified", AuditEvent.entity_id == order_id)
+                )
+                == 1
+            )
 
-        wait_until(reminded, timeout=60, what="the lost reminder to be handed over again and run")
-        wait_until(lambda: all(r.completed_at for r in _rows(session)), what="the row to be completed")
-        (row,) = [r for r in _rows(session) if r.job == "remind_provider"]
-        assert row.deliveries == 2
-        events = session.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "provider_reminded")
-        )
-        assert events == 1
+        wait_until(told, timeout=60, what="the lost job to be handed over again and the provider told")
+        wait_until(lambda: all(r.completed_at for r in _rows(session)), what="the rows to be completed")
+        (row,) = [r for r in _rows(session) if r.job == "booking_changed"]
+        assert row.deliveries == 2  # handed over twice (lost once), run once:
+        notices = session.scalars(
+            select(ProviderNotice).where(ProviderNotice.work_order_id == order_id)
+        ).all()
+        assert [n.type for n in notices] == ["work_order.routed"]
+        assert [d.status for d in notices[0].deliveries] == ["delivered"]
     finally:
         for proc in procs:
             proc.stop()

@@ -95,7 +95,7 @@ def _stop(proc: Proc, sig: int, *, group: bool) -> dict[int, str]:
 
 
 def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path: Path):
-    env = _env(tmp_path)
+    env = _env(tmp_path, config='PROVIDER_QUIET_HOURS = ""\n')  # the provider's text, at any hour
     port = free_port()
     var = tmp_path / "var"
     proc = _start(env, port)
@@ -150,11 +150,11 @@ def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path
         order_id = r.json()["work_orders"][0]["id"]
         provider = {"Authorization": f"Bearer {tokens['demo-provider-SPR-HEAT']}"}
 
-        def reminded() -> bool:
+        def told() -> bool:
             detail = requests.get(f"{base}/api/v1/work-orders/{order_id}", headers=provider, timeout=10)
-            return "provider_reminded" in [e["action"] for e in detail.json()["history"]]
+            return "provider_notified" in [e["action"] for e in detail.json()["history"]]
 
-        wait_until(reminded, timeout=60, what="the worker to push the reminder")
+        wait_until(told, timeout=60, what="the worker to tell the provider")
 
         children = _stop(proc, signal.SIGINT, group=True)
         kinds = " ".join(children.values())

@@ -11,12 +11,15 @@ from dispatch.models import (
     AuditEvent,
     Customer,
     OutboxMessage,
+    ProviderNotice,
     Sale,
     Unit,
     User,
     WorkOrder,
 )
+from dispatch.telephony import make_gateway
 from tests.helpers import future_window, sale_body
+from tests.notices_support import awake, run_due
 
 
 def test_sale_with_appointment_books_orders_with_the_covering_provider(api):
@@ -279,7 +282,9 @@ def test_a_phoned_in_sale_records_the_agent_who_keyed_it(api, session):
     assert event.actor_user_id == agent.id and event.data["channel"] == "phone"
 
 
-def test_each_new_order_has_a_create_event_and_a_booked_one_a_reminder(api, session):
+def test_each_new_order_has_a_create_event_and_a_booked_one_visit_reminders(
+    api, session, session_factory, cfg
+):
     result = api.sale(
         appointment=future_window(),
         items=[{"model": "EW-50", "installation": True}, {"model": "WS-10", "delivery": True}],
@@ -289,11 +294,20 @@ def test_each_new_order_has_a_create_event_and_a_booked_one_a_reminder(api, sess
             select(AuditEvent).where(AuditEvent.entity == "work_order", AuditEvent.entity_id == order["id"])
         ).all()
         assert [(e.action, e.from_state, e.to_state) for e in events] == [("create", None, "booked")]
-    reminders = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.job == "remind_provider").order_by(OutboxMessage.id)
-    ).all()
-    assert sorted(r.payload["work_order_id"] for r in reminders) == [o["id"] for o in result["work_orders"]]
-    # A pending order (no date yet) has nothing to remind of; each new order's booking is told.
-    api.sale(phone="+1 217 555 0180")
+    # A pending order (no date yet) has no visit to remind of; each new order's booking is told.
+    pending = api.sale(phone="+1 217 555 0180")["work_orders"][0]["id"]
     jobs = session.scalars(select(OutboxMessage.job)).all()
-    assert sorted(jobs) == ["booking_changed"] * 3 + ["remind_provider"] * 2
+    assert sorted(jobs) == ["booking_changed"] * 3
+    run_due(session_factory, awake(cfg), lambda: make_gateway(dict(cfg), lambda *_: None))
+    notices = session.scalars(select(ProviderNotice).order_by(ProviderNotice.id)).all()
+    told = {(n.work_order_id, n.type.split(".")[1], n.lead) for n in notices}
+    booked = [o["id"] for o in result["work_orders"]]
+    assert told == {(pending, "routed", "now")} | {
+        (order_id, kind, lead)
+        for order_id in booked
+        for kind, lead in (
+            ("routed", "now"),
+            ("visit_upcoming", "evening-before@18:00"),
+            ("visit_upcoming", "1h"),
+        )
+    }

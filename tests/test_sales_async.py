@@ -22,7 +22,7 @@ def post_async(api, body, who="sales", key=None, prefer="respond-async"):
 def register(session_factory) -> receipts.RegisterReport:
     """What the worker's `register_sales` job does each second, run here once."""
     with session_factory() as session:
-        report = receipts.register_waiting(session, batch=100, region="US", reminder_hours=18)
+        report = receipts.register_waiting(session, batch=100, region="US")
         session.commit()
     return report
 
@@ -253,7 +253,7 @@ def test_an_agent_keying_in_a_phoned_sale_is_recorded_as_phone(api, session_fact
 def test_a_registration_that_dies_before_its_commit_loses_nothing_and_runs_once_later(api, session_factory):
     post_async(api, sale_body(serial="CRASH-1"))
     with session_factory() as session:  # the worker dies before committing its batch
-        assert receipts.register_waiting(session, batch=100, region="US", reminder_hours=18).registered == 1
+        assert receipts.register_waiting(session, batch=100, region="US").registered == 1
         session.rollback()
     with session_factory() as session:
         assert session.scalars(select(SaleReceipt.status)).all() == ["accepted"]
@@ -267,7 +267,7 @@ def test_two_workers_registering_at_once_never_take_the_same_receipt(api, sessio
         post_async(api, sale_body(phone=f"+1 217 555 013{n}"))
     first = session_factory()
     try:  # the first worker holds its batch (rows locked, not yet committed)
-        assert receipts.register_waiting(first, batch=2, region="US", reminder_hours=18).registered == 2
+        assert receipts.register_waiting(first, batch=2, region="US").registered == 2
         second = register(session_factory)  # SKIP LOCKED: only the receipt nobody holds
         assert (second.taken, second.registered) == (1, 1)
         first.commit()

@@ -25,9 +25,11 @@ from sqlalchemy import select, text
 
 from dispatch import auth
 from dispatch.audit import callbacks, ledger
-from dispatch.models import Callback, Complaint, Coverage, Fine, LedgerEntry, User
+from dispatch.models import Callback, Complaint, Coverage, Fine, LedgerEntry, Provider, ProviderNotice, User
 from dispatch.platform.actors import Actor
+from dispatch.telephony import make_gateway
 from tests.helpers import Api, future_window, sale_body
+from tests.notices_support import awake, run_due
 
 ROLES = ("sales", "agent", "provider", "callback", "supervisor", "admin")
 EVERYONE = frozenset(ROLES)
@@ -74,12 +76,17 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/ledger/statements/installers/<string:installer_code>/<string:month>.csv"): CHECKERS,
     ("GET", "/api/v1/ledger/statements/providers/<string:provider_code>/<string:month>"): CHECKERS,
     ("GET", "/api/v1/ledger/statements/providers/<string:provider_code>/<string:month>.csv"): CHECKERS,
+    ("GET", "/api/v1/notices"): frozenset({"supervisor", "admin", "provider"}),
+    ("GET", "/api/v1/notices/<int:notice_id>"): frozenset({"supervisor", "admin", "provider"}),
     ("GET", "/api/v1/product-lines"): EVERYONE,
     ("POST", "/api/v1/product-lines"): frozenset({"admin"}),
     ("GET", "/api/v1/product-models"): EVERYONE,
     ("POST", "/api/v1/product-models"): frozenset({"admin"}),
     ("GET", "/api/v1/providers"): HQ,
     ("POST", "/api/v1/providers"): frozenset({"admin"}),
+    ("GET", "/api/v1/providers/<provider_code>/endpoint"): frozenset({"admin", "supervisor"}),
+    ("PUT", "/api/v1/providers/<provider_code>/endpoint"): frozenset({"admin"}),
+    ("DELETE", "/api/v1/providers/<provider_code>/endpoint"): frozenset({"admin"}),
     ("GET", "/api/v1/rankings/installers"): CHECKERS,
     ("GET", "/api/v1/rankings/installers.csv"): CHECKERS,
     ("GET", "/api/v1/rankings/providers"): CHECKERS,
@@ -120,6 +127,7 @@ PROVIDER_OWNED = {
     "entry_id",
     "provider_code",
     "installer_code",
+    "notice_id",
 }
 
 # The provider acting as "own", and the one that must never see its data.
@@ -173,6 +181,10 @@ BODIES: dict[tuple[str, str], Any] = {
         "product_line": "electric_wh",
     },
     ("POST", "/api/v1/providers"): lambda w: {"code": "NEW-P", "name": "New Provider"},
+    ("PUT", "/api/v1/providers/<provider_code>/endpoint"): lambda w: {
+        "url": "https://heat.example.com/hooks"
+    },
+    ("DELETE", "/api/v1/providers/<provider_code>/endpoint"): lambda w: None,
     ("POST", "/api/v1/repairs"): lambda w: {
         "serial_number": w.serial,
         "fault_category": "leak",
@@ -297,6 +309,12 @@ def world(api, session_factory) -> World:
         appeal = ledger.file_appeal(session, _actor(own_user), fine.id, "we were there", settings=cfg)
         entry = session.scalars(select(LedgerEntry).where(LedgerEntry.fine_id == fine.id)).one()
         session.commit()
+    # Each provider told of its orders: OWN's first notice for the notice routes.
+    run_due(session_factory, awake(cfg), lambda: make_gateway(dict(cfg), lambda *_: None))
+    with session_factory() as session:
+        notice = session.scalars(
+            select(ProviderNotice).join(Provider).where(Provider.code == OWN).order_by(ProviderNotice.id)
+        ).first()
         ids = {
             "order_id": own_order["id"],
             "customer_id": own["customer_id"],
@@ -312,6 +330,7 @@ def world(api, session_factory) -> World:
             "month": "2020-01",  # long over: a supervisor may close it
             "provider_code": OWN,
             "installer_code": "SH-01",
+            "notice_id": notice.id,
         }
     return World(api, ids, own["units"][0]["serial_number"], revoked, "Olga Elsewhere")
 

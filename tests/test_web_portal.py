@@ -1,7 +1,7 @@
 """The providers' portal and the supervisors' pages through Flask's test client: a provider sees
 only its own orders and complaints (404 otherwise), closes an order through the same domain call
 as the API (field errors kept beside the fields, a double submit saves once), reads its complaints
-and reminders; a supervisor moves complaints on and assigns the orders nobody covers."""
+and the notices sent to it (with every delivery attempt); a supervisor moves complaints on and assigns the orders nobody covers."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 
 from dispatch.audit import callbacks
 from dispatch.models import AuditEvent, Complaint, Visit, WorkOrder
-from dispatch.orders import notices
+from dispatch.telephony import make_gateway
 from tests.callbacks_support import ALL_DAY, agent_actor, callback_of, close_with, exhaust_automated
 from tests.helpers import future_window
+from tests.notices_support import awake, run_due
 from tests.web_support import csrf_token, login, set_password
 
 APP_SETTINGS = ALL_DAY
@@ -192,16 +193,26 @@ def test_a_provider_reads_its_complaint_with_the_customers_answer_and_no_one_els
     assert f"#{complaint_id}" not in other.get("/portal/complaints").get_data(as_text=True)
 
 
-def test_the_reminders_page_shows_the_pushes_before_booked_visits(client, api, session_factory):
+def test_the_notices_page_shows_the_providers_own_notices_and_headquarters_sees_all(
+    client, api, session_factory, cfg
+):
     order = api.sale(appointment=future_window(days=2))["work_orders"][0]
-    api.sale(city="Riverton", phone="+1 303 555 0113", appointment=future_window(days=2))
-    with session_factory() as session:
-        for stored in session.scalars(select(WorkOrder)).unique():
-            assert notices.remind_provider(session, stored.id, stored.appointment_start.isoformat())
-        session.commit()
+    other = api.sale(city="Riverton", phone="+1 303 555 0113", appointment=future_window(days=2))
+    run_due(session_factory, awake(cfg), lambda: make_gateway(dict(cfg), lambda *_: None))
     _signed_in(client, session_factory, SPR)
-    html = client.get("/portal/reminders").get_data(as_text=True)
-    assert html.count('class="job"') == 1 and f"#{order['id']}" in html
+    html = client.get("/portal/notices").get_data(as_text=True)
+    # Told at once that the order is routed to it; two visit reminders wait for their time.
+    assert html.count('class="job notice"') == 3 and f"order #{order['id']}" in html
+    assert f"order #{other['work_orders'][0]['id']}" not in html
+    assert "Text: delivered" in html and html.count("Text: waiting") == 2
+    assert "the evening before at 18:00" in html and "1h before the visit" in html
+    hq = client.application.test_client()
+    _signed_in(hq, session_factory, "demo-supervisor")
+    everyone = hq.get("/supervise/notices").get_data(as_text=True)
+    assert everyone.count('class="job notice"') == 6 and "Riverton Pro Installers" in everyone
+    riverton = hq.get("/supervise/notices?provider=RIV-PRO").get_data(as_text=True)
+    assert riverton.count('class="job notice"') == 3 and f"order #{order['id']}" not in riverton
+    assert client.get("/supervise/notices").status_code == 403
 
 
 def test_a_supervisor_moves_a_complaint_on_with_a_note(client, api, session_factory, cfg):

@@ -1,7 +1,7 @@
 # ruff: noqa: F811 - the browser fixtures are imported from test_web_browser and used as arguments
 """The providers' portal and the supervisors' pages in a real browser (Chromium through
 Playwright), phone first: a provider closes an order at 390x844; another provider's order or
-complaint by URL is 404; a supervisor moves a complaint on and assigns an order nobody covers.
+complaint by URL is 404; the notices it was sent, with each delivery; a supervisor moves a complaint on and assigns an order nobody covers.
 Screenshots of every page at both sizes go to var/screenshots/."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.models import Visit, WorkOrder
-from dispatch.orders import notices
+from dispatch.telephony import make_gateway
 from tests.callbacks_support import ALL_DAY
 from tests.helpers import future_window
+from tests.notices_support import awake, run_due
 from tests.test_web_browser import browser, open_page, server, shoot, sign_in  # noqa: F401 - fixtures
 from tests.test_web_portal import complaint_against
 from tests.web_support import set_password
@@ -40,10 +41,7 @@ def test_a_provider_closes_an_order_on_a_phone(server, open_page, people, api, s
     booked = api.sale(name="Pat Booked", address="9 Birch Rd", appointment=future_window(days=2))
     order_id = booked["work_orders"][0]["id"]
     api.sale(name="Sam Pending", address="3 Pine Ct", phone="+1 217 555 0111")
-    with session_factory() as session:
-        stored = session.get(WorkOrder, order_id)
-        notices.remind_provider(session, order_id, stored.appointment_start.isoformat())
-        session.commit()
+    run_due(session_factory, awake(cfg), lambda: make_gateway(dict(cfg), lambda *_: None))  # told
     _order, complaint_id = complaint_against(api, session_factory, cfg)
 
     page, _ = open_page("phone")
@@ -83,10 +81,11 @@ def test_a_provider_closes_an_order_on_a_phone(server, open_page, people, api, s
     page.get_by_role("link", name=re.compile(rf"Complaint #{complaint_id}")).click()
     expect(page.locator(".claim")).to_contain_text("The customer said nobody came")
     shoot(page, "25-portal-complaint")
-    page.get_by_role("link", name="Reminders").click()
-    expect(page.get_by_role("heading", name="Reminders pushed to you")).to_be_visible()
-    expect(page.get_by_text(f"#{order_id} ·")).to_be_visible()
-    shoot(page, "26-portal-reminders")
+    page.get_by_role("link", name="Notices").click()
+    expect(page.get_by_role("heading", name=re.compile("Notices sent to you"))).to_be_visible()
+    told = page.get_by_role("listitem").filter(has_text=f"New order · order #{order_id}")
+    expect(told).to_contain_text("Text: delivered")
+    shoot(page, "26-portal-notices")
 
 
 def test_another_providers_order_or_complaint_by_url_is_404(
@@ -129,3 +128,12 @@ def test_a_supervisor_moves_a_complaint_on_and_assigns_an_order(
     page.get_by_role("button", name=f"Assign #{nobody}").click()
     expect(page.get_by_text(f"Order #{nobody} assigned to Lakeside Service Co.")).to_be_visible()
     shoot(page, "34-supervise-assigned")
+
+    run_due(session_factory, awake(cfg), lambda: make_gateway(dict(cfg), lambda *_: None))  # told
+    page.get_by_role("link", name="Provider notices").click()
+    page.get_by_label("Provider", exact=True).select_option("LAKE-SVC")
+    page.get_by_role("button", name="Show").click()
+    told = page.get_by_role("listitem").filter(has_text=f"New order · order #{nobody}")
+    expect(told).to_contain_text("Lakeside Service Co")
+    expect(told).to_contain_text("Text: delivered")
+    shoot(page, "35-supervise-notices")

@@ -70,6 +70,7 @@ def init_api(app: Flask) -> DispatchApi:
         customers,
         health,
         ledger,
+        notices,
         reference,
         sales,
         scorecards,
@@ -90,6 +91,7 @@ def init_api(app: Flask) -> DispatchApi:
         users,
         scorecards,
         ledger,
+        notices,
     ):
         api.register_blueprint(module.blp)
     app.before_request(_refuse_oversized_body)

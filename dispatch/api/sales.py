@@ -133,7 +133,6 @@ class Sales(MethodView):
             actor(),
             report,
             region=setting("DEFAULT_REGION"),
-            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
         )
 
 

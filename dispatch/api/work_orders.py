@@ -104,7 +104,6 @@ class AssignOrder(MethodView):
             actor(),
             order_id,
             provider_code=data["provider"],
-            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
         )
 
 
@@ -142,7 +141,6 @@ class Appointment(MethodView):
             actor(),
             order_id,
             required_window(data["window"]),
-            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
             sales_hours=setting("SALES_APPOINTMENT_HOURS"),
         )
         if actor().role == Role.SALES:
@@ -172,6 +170,5 @@ class Repairs(MethodView):
             fault_category=data["fault_category"],
             fault_description=data["fault_description"],
             appointment=window(data["appointment"]),
-            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
             settings=current_app.config,
         )

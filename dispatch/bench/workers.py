@@ -1,4 +1,5 @@
-"""The jobs phase: reminder jobs (a real domain job) and no-op jobs, processed by one `rq worker`."""
+"""The jobs phase: booking jobs (a real domain job: each plans its provider's notices) and no-op
+jobs, processed by one `rq worker`."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from dispatch.bench.rows import CALLBACKS_WHY, Bench, callbacks_available, sales
 
 
 def phase_jobs(bench: Bench, db: str, server: Server) -> None:
-    """Reminder jobs (a real domain job) and no-op jobs processed by one `rq worker`."""
+    """Booking jobs (a real domain job) and no-op jobs processed by one `rq worker`."""
     n = bench.args.jobs
-    # Sales with an appointment within the reminder horizon: each plans a reminder due now.
+    # Booked sales: each one's booking job plans the provider's notices (at once, and visit reminders).
     start = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()}
     file = sales_file(bench, n, key=False, token=bench.tokens["demo-sales"], appointment=window)
@@ -54,11 +55,14 @@ def phase_jobs(bench: Bench, db: str, server: Server) -> None:
         seconds=relay_s,
         **{"jobs/s": relayed / relay_s},
     )
-    reminders = run_worker(bench, "default", relayed, "reminder jobs", "dispatch.jobs.tasks.remind_provider")
+    booked = run_worker(bench, "default", relayed, "booking jobs", "dispatch.jobs.tasks.booking_changed")
     with psycopg.connect(bench.conninfo(db)) as conn:
-        done = scalar(conn, "SELECT count(*) FROM audit_events WHERE action = 'provider_reminded'")
+        done = scalar(
+            conn,
+            "SELECT count(DISTINCT work_order_id) FROM provider_notices WHERE type = 'work_order.routed'",
+        )
     if done != relayed:
-        bench.notes.append(f"jobs: {done} reminders recorded for {relayed} jobs")
+        bench.notes.append(f"jobs: notices planned for {done} orders by {relayed} booking jobs")
     from redis import Redis
     from rq import Queue
 
@@ -70,7 +74,7 @@ def phase_jobs(bench: Bench, db: str, server: Server) -> None:
             q.enqueue("dispatch.bench.jobs.noop", result_ttl=600, pipeline=pipe)
         pipe.execute()
     noop = run_worker(bench, "noop", n, "no-op jobs", "dispatch.bench.jobs.noop")
-    bench.rows[-2].cells["of no-op"] = f"{100 * reminders / noop:.0f}%" if noop else "-"
+    bench.rows[-2].cells["of no-op"] = f"{100 * booked / noop:.0f}%" if noop else "-"
     if not callbacks_available():
         bench.add("jobs", what="verification callbacks", **{"jobs/s": f"not available yet: {CALLBACKS_WHY}"})
 

@@ -17,7 +17,6 @@ from dispatch.jobs.runtime import (
     settings,
 )
 from dispatch.models import OutboxMessage
-from dispatch.orders import notices
 from dispatch.platform import outbox
 from dispatch.sales import receipts
 
@@ -25,8 +24,10 @@ log = logging.getLogger(__name__)
 
 # The jobs an outbox row may name: outbox.job -> function here.
 REGISTRY: dict[str, str] = {
+    # No longer requested (provider notices replaced it); rows a running system wrote still relay.
     "remind_provider": "dispatch.jobs.tasks.remind_provider",
     "booking_changed": "dispatch.jobs.tasks.booking_changed",
+    "deliver_notice": "dispatch.jobs.notices.deliver_notice",
     # Written by the telephony side (places the call or text of a verification callback).
     "place_callback_attempt": "dispatch.jobs.callbacks.place_callback_attempt",
 }
@@ -35,9 +36,10 @@ RETRIES: dict[str, Retry] = {"place_callback_attempt": Retry(max=4, interval=[5,
 
 
 def remind_provider(work_order_id: int, appointment_start: str) -> None:
-    """Push a booked order to its provider ahead of the appointment (once per booking)."""
-    with job_session() as session:
-        notices.remind_provider(session, work_order_id, appointment_start)
+    """Retired: queued by an older version of Dispatch. The provider notices planned for each
+    booking version (`booking_changed`) tell the provider now; this only finishes the request."""
+    with job_session():
+        log.info("remind_provider for order %s retired: provider notices tell the provider", work_order_id)
 
 
 def booking_changed(work_order_id: int, booking_version: int, action: str) -> None:
@@ -56,7 +58,6 @@ def register_sales() -> int:
                 session,
                 batch=batch,
                 region=settings()["DEFAULT_REGION"],
-                reminder_hours=settings()["PROVIDER_REMINDER_HOURS"],
             )
         taken += report.taken
         if report.taken < batch or report.failed == report.taken:

@@ -28,6 +28,17 @@ from dispatch.models.ledger import (
     LedgerMonth,
     Party,
 )
+from dispatch.models.notices import (
+    FINAL_STATUSES,
+    AttemptOutcome,
+    DeliveryAttempt,
+    DeliveryStatus,
+    NoticeChannel,
+    NoticeDelivery,
+    NoticeType,
+    ProviderEndpoint,
+    ProviderNotice,
+)
 from dispatch.models.orders import NotCompletedReason, OrderKind, OrderState, Outcome, Visit, WorkOrder
 from dispatch.models.plumbing import IdempotencyRecord, OutboxMessage
 from dispatch.models.reference import (
@@ -47,6 +58,7 @@ __all__ = [
     "ApiToken",
     "Appeal",
     "AppealStatus",
+    "AttemptOutcome",
     "AttemptStatusEvent",
     "AuditEvent",
     "Base",
@@ -60,8 +72,11 @@ __all__ = [
     "ContactAttempt",
     "Coverage",
     "Customer",
+    "DeliveryAttempt",
+    "DeliveryStatus",
     "EntryKind",
     "FIGURES",
+    "FINAL_STATUSES",
     "Fine",
     "FineStatus",
     "IdempotencyRecord",
@@ -70,6 +85,9 @@ __all__ = [
     "LedgerEntry",
     "LedgerMonth",
     "NotCompletedReason",
+    "NoticeChannel",
+    "NoticeDelivery",
+    "NoticeType",
     "OptOut",
     "OrderKind",
     "OrderState",
@@ -79,6 +97,8 @@ __all__ = [
     "ProductLine",
     "ProductModel",
     "Provider",
+    "ProviderEndpoint",
+    "ProviderNotice",
     "Rating",
     "ReceiptStatus",
     "Role",

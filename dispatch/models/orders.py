@@ -82,10 +82,8 @@ class WorkOrder(Base):
     fault_description: Mapped[str | None] = mapped_column(Text)
     # For a repair: the earlier repair of the same unit and fault that this one repeats.
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
-    # The appointment start the provider was last reminded of (a reminder job runs once per booking).
-    reminded_for: Mapped[datetime | None]
     # Raised by every change to the booking (each transition but verify): a reminder or notice is
-    # tied to one version and sent only while that version stands (orders/machine.py).
+    # tied to one version and sent only while that version stands (orders/machine.py, notices/).
     booking_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # Why it was cancelled (free text: kept here, erasable, and only as a digest in the trail).
     cancel_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,1 +1,1 @@
-"""Work orders: the one state machine, who sees which order, booking, repairs, routing, reminders."""
+"""Work orders: the one state machine, who sees which order, booking, repairs, routing."""

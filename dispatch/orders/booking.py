@@ -1,5 +1,5 @@
-"""Opening a work order (routed), booking, rescheduling, assigning and cancelling it; the
-provider's reminder planned through the outbox."""
+"""Opening a work order (routed), booking, rescheduling, assigning and cancelling it. Each change
+is told to the provider by `notices/` (through `bookings.py`, once per booking version)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.audit import scorecards
 from dispatch.models import (
     OrderKind,
     OrderState,
-    OutboxMessage,
     Provider,
     Role,
     Sale,
@@ -27,7 +26,7 @@ from dispatch.models import (
 from dispatch.orders import routing
 from dispatch.orders.machine import TRANSITIONS, S, resting_state, transition
 from dispatch.orders.queries import get_order
-from dispatch.platform import outbox, personal
+from dispatch.platform import personal
 from dispatch.platform.actors import Actor
 from dispatch.platform.errors import Conflict, Invalid, NotFound
 
@@ -93,7 +92,6 @@ def new_order(
     window: tuple[datetime, datetime] | None,
     sale_id: int | None = None,
     extra: dict[str, Any] | None = None,
-    reminder_hours: int,
     settings: Mapping[str, Any] | None = None,
 ) -> WorkOrder:
     provider = routing.find_provider(session, unit.city_id, unit.product_model.product_line_id)
@@ -131,36 +129,7 @@ def new_order(
     )
     # Routed to a provider: dispatched, counted on the provider's scorecard at the event's time.
     scorecards.count_dispatch(session, order, event.occurred_at)
-    plan_reminder(session, order, reminder_hours, new=True)
     return order
-
-
-def plan_reminder(session: Session, order: WorkOrder, reminder_hours: int, *, new: bool = False) -> None:
-    """Ask the outbox to push a booked order to its provider ahead of the appointment."""
-    if order.state != OrderState.BOOKED or order.appointment_start is None:
-        return
-    start = order.appointment_start
-    # One reminder per booking: numbered, so that moving an appointment away and back to the
-    # same time plans a fresh reminder instead of colliding with the first one's key. (A new
-    # order has had no booking: no need to count.)
-    prefix = f"remind:{order.id}:"
-    booking_no = 1
-    if not new:
-        booking_no += (
-            session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.dedupe_key.startswith(prefix))
-            )
-            or 0
-        )
-    outbox.put(
-        session,
-        "remind_provider",
-        {"work_order_id": order.id, "appointment_start": start.isoformat()},
-        available_at=max(utcnow(), start - timedelta(hours=reminder_hours)),
-        dedupe_key=f"{prefix}{booking_no}:{start.isoformat()}",
-    )
 
 
 def _sales_may_move(session: Session, order: WorkOrder, hours: float) -> bool:
@@ -173,9 +142,7 @@ def _sales_may_move(session: Session, order: WorkOrder, hours: float) -> bool:
     return not order.visits and not order.complaints
 
 
-def book(
-    session: Session, actor: Actor, order_id: int, window: Window, *, reminder_hours: int, sales_hours: float
-) -> WorkOrder:
+def book(session: Session, actor: Actor, order_id: int, window: Window, *, sales_hours: float) -> WorkOrder:
     """Give an order a time window: book a pending one, or reschedule a booked one.
 
     Shop staff may move only the orders of a sale they reported themselves, for `sales_hours`
@@ -188,8 +155,6 @@ def book(
     start, end = resolve_window(window, order.city.timezone, "window", utcnow())
     before = {"appointment_start": order.appointment_start, "appointment_end": order.appointment_end}
     action = "reschedule" if order.state == OrderState.BOOKED else "book"
-    if start != order.appointment_start:
-        order.reminded_for = None  # a new time deserves its own reminder
     order.appointment_start, order.appointment_end = start, end
     transition(
         session,
@@ -199,13 +164,10 @@ def book(
         actor,
         {"before": before, "appointment_start": start, "appointment_end": end},
     )
-    plan_reminder(session, order, reminder_hours)
     return order
 
 
-def assign(
-    session: Session, actor: Actor, order_id: int, *, provider_code: str | None, reminder_hours: int
-) -> WorkOrder:
+def assign(session: Session, actor: Actor, order_id: int, *, provider_code: str | None) -> WorkOrder:
     """Give an unassigned order a provider: the one named, or the one coverage now routes to."""
     order = get_order(session, actor, order_id, for_update=True)
     if OrderState(order.state) not in TRANSITIONS["assign"][0]:
@@ -222,5 +184,4 @@ def assign(
     order.provider = provider
     event = transition(session, order, "assign", resting_state(order), actor, {"provider_id": provider.id})
     scorecards.count_dispatch(session, order, event.occurred_at)
-    plan_reminder(session, order, reminder_hours)
     return order

@@ -43,7 +43,6 @@ def open_repair(
     fault_category: str,
     fault_description: str,
     appointment: Window | None,
-    reminder_hours: int,
     settings: Mapping[str, Any] | None = None,
 ) -> WorkOrder:
     """Open a repair order for a registered unit, routed like any order."""
@@ -92,7 +91,6 @@ def open_repair(
             "fault_description": fault_description,
             "repeat_of_id": earlier.id if earlier else None,
         },
-        reminder_hours=reminder_hours,
         settings=settings,
     )
 

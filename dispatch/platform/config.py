@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,22 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_TTL_HOURS": 48,
     # How long a request may hold an Idempotency-Key before another may take it over (seconds).
     "IDEMPOTENCY_LEASE_SECONDS": 60,
-    # Hours before a booked appointment at which the provider is reminded of it.
-    "PROVIDER_REMINDER_HOURS": 18,
+    # --- provider notices (issue 15) ---
+    # When a provider is told of a booked visit again, besides at once on each change: comma-
+    # separated lead times in the city's local time, "evening-before@HH:MM" (the local day before
+    # the visit, at that time), "morning-of@HH:MM" (the visit's local day), or a duration before the
+    # start ("1h", "90m"). A lead time already past when the visit is booked is left out.
+    "PROVIDER_NOTICE_LEADS": "evening-before@18:00,1h",
+    # Local hours (HH:MM-HH:MM, of the order's city) in which no text goes to a provider: a notice
+    # of a change waits until they end. A visit reminder due within them is sent at its time, and
+    # webhooks are never held. Empty: no quiet hours.
+    "PROVIDER_QUIET_HOURS": "21:00-07:00",
+    # Seconds before each retry of a notice delivery that failed and may be tried again (a webhook
+    # answered 5xx, 408 or 429, or not at all; a text Twilio refused for now); when they are used
+    # up the delivery has failed. A webhook's other 4xx (a 410 Gone) is not retried.
+    "PROVIDER_NOTICE_RETRY_SECONDS": "5,30,120,600,3600",
+    # Seconds a provider's endpoint has to answer one delivery.
+    "PROVIDER_WEBHOOK_TIMEOUT_SECONDS": 10.0,
     # Outbox relay: rows handed to RQ per pass.
     "OUTBOX_BATCH": 200,
     # A job handed to RQ but not finished after this many seconds is handed over again (Redis lost it).
@@ -71,7 +87,7 @@ DEFAULTS: dict[str, Any] = {
     # calls or texts to customers, which cost money: reporting a sale, closing a work order.
     "RATE_LIMIT_SALES": "120/minute;3000/hour",
     "RATE_LIMIT_CLOSE": "120/minute;3000/hour",
-    # Per-caller limit on booking and moving appointments (each plans a reminder to a provider;
+    # Per-caller limit on booking and moving appointments (each is told to a provider;
     # a cap also keeps anyone from walking the order ids).
     "RATE_LIMIT_APPOINTMENTS": "60/minute;1000/hour",
     # Hours after reporting a sale during which the shop user who reported it may still move the
@@ -247,6 +263,7 @@ def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
         check_signing_secret(settings)  # (a Twilio auth token, when set, is the signing key)
     check_ledger(settings)
     check_reports(settings)
+    check_provider_notices(settings)
 
 
 def check_reports(settings: Mapping[str, Any]) -> None:
@@ -306,6 +323,86 @@ def check_ledger(settings: dict[str, Any]) -> None:
         if int(settings[key]) < 0:
             raise ConfigError(f"{key} may not be negative")
     bonus_table(settings["LEDGER_BONUS_BY_PRODUCT_LINE"])
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One lead time of PROVIDER_NOTICE_LEADS: a local wall-clock time on a day relative to the
+    visit's local day (`days_before`, `at`), or a duration before its start (`before`)."""
+
+    name: str
+    days_before: int | None = None
+    at: time | None = None
+    before: timedelta | None = None
+
+
+_LEAD_DAYS = {"evening-before": 1, "day-before": 1, "morning-of": 0}
+
+
+def _clock(text: str, key: str) -> time:
+    try:
+        hours, minutes = text.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(f"{key}: {text.strip()!r} is not a time of day (HH:MM)") from None
+
+
+def notice_leads(value: Any) -> list[Lead]:
+    """PROVIDER_NOTICE_LEADS as lead times: "evening-before@18:00,1h" (see DEFAULTS)."""
+    key = "PROVIDER_NOTICE_LEADS"
+    leads: list[Lead] = []
+    for part in str(value or "").split(","):
+        name = part.strip()
+        if not name:
+            continue
+        day, sep, clock = name.partition("@")
+        if sep:
+            if day not in _LEAD_DAYS:
+                raise ConfigError(f"{key}: {day!r} is not one of {', '.join(sorted(_LEAD_DAYS))}")
+            leads.append(Lead(name, days_before=_LEAD_DAYS[day], at=_clock(clock, key)))
+            continue
+        unit, amount = name[-1:], name[:-1]
+        if unit not in ("h", "m") or not amount.isdigit() or int(amount) == 0:
+            raise ConfigError(f"{key}: {name!r} is neither DAY@HH:MM nor a duration like 1h or 90m")
+        minutes = int(amount) * (60 if unit == "h" else 1)
+        leads.append(Lead(name, before=timedelta(minutes=minutes)))
+    if len({lead.name for lead in leads}) != len(leads):
+        raise ConfigError(f"{key}: a lead time is named twice")
+    return leads
+
+
+def quiet_hours(value: Any) -> tuple[time, time] | None:
+    """PROVIDER_QUIET_HOURS as (start, end) local times, or None when empty; may wrap midnight."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ConfigError(f"PROVIDER_QUIET_HOURS: {text!r} is not HH:MM-HH:MM")
+    window = _clock(start, "PROVIDER_QUIET_HOURS"), _clock(end, "PROVIDER_QUIET_HOURS")
+    if window[0] == window[1]:
+        raise ConfigError("PROVIDER_QUIET_HOURS: start and end are the same time")
+    return window
+
+
+def retry_seconds(value: Any) -> list[float]:
+    """PROVIDER_NOTICE_RETRY_SECONDS as the pauses before each retry."""
+    try:
+        pauses = [float(p) for p in str(value or "").split(",") if p.strip()]
+    except ValueError:
+        raise ConfigError(f"PROVIDER_NOTICE_RETRY_SECONDS: {value!r} is not a list of seconds") from None
+    if any(p < 0 for p in pauses):
+        raise ConfigError("PROVIDER_NOTICE_RETRY_SECONDS may not hold a negative pause")
+    return pauses
+
+
+def check_provider_notices(settings: dict[str, Any]) -> None:
+    """Refuse provider-notice settings that cannot work, naming the setting."""
+    notice_leads(settings["PROVIDER_NOTICE_LEADS"])
+    quiet_hours(settings["PROVIDER_QUIET_HOURS"])
+    retry_seconds(settings["PROVIDER_NOTICE_RETRY_SECONDS"])
+    if float(settings["PROVIDER_WEBHOOK_TIMEOUT_SECONDS"]) <= 0:
+        raise ConfigError("PROVIDER_WEBHOOK_TIMEOUT_SECONDS must be more than 0")
 
 
 # A session key shorter than this is refused, for the same reason.

@@ -152,7 +152,6 @@ def report_sale(
     report: SaleReport,
     *,
     region: str,
-    reminder_hours: int,
     receipt_id: int | None = None,
 ) -> SaleResult:
     """Register the customer and units of a sale and open a work order per unit needing service."""
@@ -221,7 +220,6 @@ def report_sale(
                     kind=kind,
                     window=checked.window,
                     sale_id=sale.id,
-                    reminder_hours=reminder_hours,
                 )
             )
     data: dict[str, Any] = {

@@ -171,7 +171,7 @@ def list_receipts(
     return [ReceiptView(r) for r in rows], total
 
 
-def register_waiting(session: Session, *, batch: int, region: str, reminder_hours: int) -> RegisterReport:
+def register_waiting(session: Session, *, batch: int, region: str) -> RegisterReport:
     """Register up to `batch` accepted receipts, oldest first, each in a savepoint of its own.
 
     Rows are locked with SKIP LOCKED, so several workers share the backlog without taking the
@@ -204,7 +204,6 @@ def register_waiting(session: Session, *, batch: int, region: str, reminder_hour
                     actor,
                     intake.SaleReport.from_json(receipt.payload),
                     region=region,
-                    reminder_hours=reminder_hours,
                     receipt_id=receipt.id,
                 )
         except DomainError as error:

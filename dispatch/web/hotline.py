@@ -180,7 +180,6 @@ def book(order_id: int) -> ResponseReturnValue:
             actor(),
             order_id,
             window,
-            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
             sales_hours=setting("SALES_APPOINTMENT_HOURS"),
         )
         message = (
@@ -266,7 +265,6 @@ def repair(unit_id: int) -> ResponseReturnValue:
             fault_category=form["fault_category"],
             fault_description=form["fault_description"],
             appointment=None,
-            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
             settings=current_app.config,
         )
         repeat = f" It repeats order #{order.repeat_of_id} (same fault)." if order.repeat_of_id else ""
@@ -419,7 +417,6 @@ def sale() -> ResponseReturnValue:
             actor(),
             report,
             region=setting("DEFAULT_REGION"),
-            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
         )
         cust = result.sale.customer_id
         orders = ", ".join(f"#{o.id} ({present.STATES.get(o.state, o.state)})" for o in result.work_orders)

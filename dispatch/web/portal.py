@@ -1,8 +1,9 @@
 """The providers' portal (role `provider`), made for a phone on site: today's and upcoming orders
 with the address, the appointment in the customer's local time and what to do; one order with its
 close form (the same domain call as the API's close); the provider's complaints, read-only, with
-the customer's answer; and the reminders pushed before booked visits. A provider sees only its own
-provider's data: another provider's order or complaint is 404, as in the API."""
+the customer's answer; and the notices headquarters sent it (each change, each visit reminder) with
+every delivery attempt. A provider sees only its own provider's data: another provider's order or
+complaint is 404, as in the API."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from dispatch import visits
+from dispatch import notices, visits
 from dispatch.audit import complaints
 from dispatch.models import Callback, Complaint, Installer, Outcome, Role, WorkOrder, utcnow
-from dispatch.orders import notices, queries
+from dispatch.orders import queries
 from dispatch.platform.errors import Conflict, Invalid, NotFound
 from dispatch.reference import catalogue
 from dispatch.web import once, present
@@ -266,17 +267,11 @@ def portal_complaint(complaint_id: int) -> ResponseReturnValue:
     return page
 
 
-@bp.get("/portal/reminders")
+@bp.get("/portal/notices")
 @signed_in(PROVIDER)
-def portal_reminders() -> ResponseReturnValue:
-    """The reminders pushed to this provider before booked visits, newest first."""
-    now = utcnow()
-    page = render_template(
-        "web/portal/reminders.html",
-        reminders=notices.reminders_sent(db(), actor()),
-        now=now,
-        slot=slot,
-        todo=todo,
-    )
+def portal_notices() -> ResponseReturnValue:
+    """What headquarters told this provider (texts, webhooks), newest first, with each attempt."""
+    items, total = notices.list_notices(db(), actor(), notices.NoticeFilter(), page=1, per_page=50)
+    page = render_template("web/portal/notices.html", items=items, total=total, now=utcnow())
     db().rollback()
     return page

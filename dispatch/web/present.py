@@ -94,6 +94,44 @@ CHANNELS = {"voice": "Robot call", "sms": "Text message", "human": "Agent call"}
 
 LANGUAGES = {"en": "English", "zh-CN": "Mandarin (中文)"}
 
+# Provider notices (notices/): what each tells, and where each delivery stands.
+NOTICE_TYPES = {
+    "work_order.routed": "New order",
+    "work_order.booked": "Booked",
+    "work_order.rescheduled": "Moved",
+    "work_order.unbooked": "Date taken off",
+    "work_order.reopened": "Reopened",
+    "work_order.cancelled": "Cancelled",
+    "work_order.withdrawn": "Given to another provider",
+    "work_order.visit_upcoming": "Visit reminder",
+}
+NOTICE_CHANNELS = {"text": "Text", "webhook": "Your system (webhook)"}
+LEAD_DAYS = {
+    "evening-before": "the evening before",
+    "day-before": "the day before",
+    "morning-of": "the morning of the visit",
+}
+
+
+def notice_lead(lead: str) -> str:
+    """A visit reminder's lead time in words: 'the evening before at 18:00', '1h before the visit'."""
+    day, sep, at = lead.partition("@")
+    if sep:
+        return f"{LEAD_DAYS.get(day, day)} at {at}"
+    return f"{lead} before the visit"
+
+
+DELIVERY_STATUSES = {
+    "scheduled": "waiting",
+    "held": "held (quiet hours)",
+    "sending": "sending",
+    "delivered": "delivered",
+    "failed": "failed",
+    "uncertain": "may have been sent",
+    "superseded": "no longer needed",
+    "skipped": "nowhere to send",
+}
+
 
 def answers_for(claim: str) -> list[tuple[str, str]]:
     """The answers (value, words) to offer for a claim, keyed 1, 2, 3 in this order."""

@@ -1,7 +1,8 @@
 """Headquarters supervisors' pages (role `supervisor`): the complaints with their status moves
 (open -> investigating -> closed, with a note) and the orders nobody covers, with an assign form
-(to a chosen provider, or routed by today's coverage). The same domain calls as the API's
-POST /complaints/{id}/status and POST /work-orders/{id}/assign."""
+(to a chosen provider, or routed by today's coverage); and the providers' delivery log (every
+notice, delivery and attempt). The same domain calls as the API's POST /complaints/{id}/status,
+POST /work-orders/{id}/assign and GET /notices."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from dispatch import notices
 from dispatch.audit import complaints
-from dispatch.models import ComplaintStatus, Provider, Role, WorkOrder
+from dispatch.models import ComplaintStatus, Provider, Role, WorkOrder, utcnow
 from dispatch.orders import booking, queries
 from dispatch.platform.errors import Conflict, Invalid, NotFound
 from dispatch.reference import catalogue
 from dispatch.web import once, present
 from dispatch.web.blueprint import bp
-from dispatch.web.context import actor, db, setting
+from dispatch.web.context import actor, db
 from dispatch.web.security import signed_in
 
 SUPERVISOR = Role.SUPERVISOR.value
@@ -180,7 +182,6 @@ def sv_assign(order_id: int) -> ResponseReturnValue:
             actor(),
             order_id,
             provider_code=provider or None,
-            reminder_hours=setting("PROVIDER_REMINDER_HOURS"),
         )
         assert order.provider is not None
         message = f"Order #{order_id} assigned to {order.provider.name}."
@@ -200,3 +201,29 @@ def sv_assign(order_id: int) -> ResponseReturnValue:
         return _unassigned_page(422, form=form, errors={"provider": words[:1].upper() + words[1:] + "."})
     flash(message, "success")
     return redirect(back, 303)
+
+
+@bp.get("/supervise/notices")
+@signed_in(SUPERVISOR)
+def sv_notices() -> ResponseReturnValue:
+    """The providers' delivery log, newest first; filtered by provider."""
+    providers = catalogue.list_rows(db(), Provider)
+    chosen = request.args.get("provider", "")
+    provider = next((p for p in providers if p.code == chosen), None)
+    items, total = notices.list_notices(
+        db(),
+        actor(),
+        notices.NoticeFilter(provider_id=provider.id if provider else None),
+        page=1,
+        per_page=100,
+    )
+    page = render_template(
+        "web/supervise/notices.html",
+        items=items,
+        total=total,
+        providers=providers,
+        chosen=provider.code if provider else "",
+        now=utcnow(),
+    )
+    db().rollback()
+    return page

@@ -45,6 +45,16 @@ from dispatch.api.schemas.ledger import (
     StatementOut,
     TotalsOut,
 )
+from dispatch.api.schemas.notices import (
+    EndpointIn,
+    EndpointOut,
+    EndpointSecretOut,
+    NoticeAttemptOut,
+    NoticeDeliveryOut,
+    NoticeOut,
+    NoticePageOut,
+    NoticeQuery,
+)
 from dispatch.api.schemas.reference import (
     CityIn,
     CityOut,
@@ -119,6 +129,14 @@ from dispatch.api.schemas.work_orders import (
 )
 
 __all__ = [
+    "EndpointIn",
+    "EndpointOut",
+    "EndpointSecretOut",
+    "NoticeAttemptOut",
+    "NoticeDeliveryOut",
+    "NoticeOut",
+    "NoticePageOut",
+    "NoticeQuery",
     "AgentOut",
     "AnswerOut",
     "AppealDecisionIn",
