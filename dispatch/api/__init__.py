@@ -66,6 +66,7 @@ def init_api(app: Flask) -> DispatchApi:
     )
     from dispatch.api import (
         callbacks,
+        care,
         complaints,
         customers,
         health,
@@ -90,6 +91,7 @@ def init_api(app: Flask) -> DispatchApi:
         users,
         scorecards,
         ledger,
+        care,
     ):
         api.register_blueprint(module.blp)
     app.before_request(_refuse_oversized_body)

@@ -6,7 +6,7 @@ Uses databases of its own on the given PostgreSQL server and a queue prefix of i
 and removes both at the end.
 
 The parts: procs.py (processes), rows.py (the run's state, rows, requests), one module per phase
-(intake.py, webhooks.py, workers.py, growth.py, month.py), and this module (arguments, the order
+(intake.py, webhooks.py, workers.py, growth.py, month.py, care.py), and this module (arguments, the order
 of phases, the tables printed).
 """
 
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.bench import load
+from dispatch.bench.care import phase_care
 from dispatch.bench.growth import phase_growth
 from dispatch.bench.intake import phase_ceilings, phase_dispatch
 from dispatch.bench.month import phase_month
@@ -78,6 +79,7 @@ FULL: dict[str, Any] = {
     "growth_conc": 16,
     "jobs": 2000,
     "month": 2000,
+    "care_units": 1_000_000,
 }
 
 
@@ -88,6 +90,7 @@ QUICK: dict[str, Any] = {
     "growth_conc": 4,
     "jobs": 30,
     "month": 20,
+    "care_units": 2000,
 }
 
 
@@ -128,7 +131,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=5000,
         help="receipts the registration row measures (the async intake rows may leave many more)",
     )
-    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month")
+    p.add_argument(
+        "--care-units",
+        type=int,
+        help="units bulk-loaded for the care phase's preview and scan (default 1000000)",
+    )
+    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,care")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -193,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 if name in args.only:
                     timed(bench, phase, bench, db, server)
+        if "care" in args.only:
+            timed(bench, phase_care, bench, args.care_units)
         for role, peak in bench.mem.peaks().items():
             bench.add("memory", process=role, **{"peak RSS MiB": peak / 1024})
     finally:

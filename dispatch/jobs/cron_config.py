@@ -2,8 +2,9 @@
 
 from rq import cron
 
-from dispatch.jobs.runtime import queue_name
+from dispatch.jobs.runtime import queue_name, settings
 from dispatch.jobs.tasks import (
+    care_daily,
     log_audit_anchor,
     plan_status_checks,
     register_sales,
@@ -24,3 +25,12 @@ cron.register(sweep_callbacks, queue_name=queue_name("default"), interval=60, tt
 cron.register(plan_status_checks, queue_name=queue_name("default"), interval=300, ttl=300, result_ttl=600)
 # The audit trail's head, written to the log every hour: anchors kept outside the database.
 cron.register(log_audit_anchor, queue_name=queue_name("default"), interval=3600, ttl=600, result_ttl=86400)
+# Maintenance coming due: once a day (CARE_SCAN_CRON, UTC). Two schedulers may both enqueue it: an
+# advisory lock and one invitation per unit per plan per cycle keep it done once.
+cron.register(
+    care_daily,
+    queue_name=queue_name("default"),
+    cron=settings()["CARE_SCAN_CRON"],
+    ttl=3600,
+    result_ttl=86400,
+)

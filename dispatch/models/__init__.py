@@ -17,6 +17,14 @@ from dispatch.models.audit import (
     Verdict,
 )
 from dispatch.models.base import Base, JSONType, UTCDateTime, utcnow
+from dispatch.models.care import (
+    Campaign,
+    CampaignContact,
+    CampaignState,
+    InvitationState,
+    MaintenanceInvitation,
+    MaintenancePlan,
+)
 from dispatch.models.customers import Customer, Unit
 from dispatch.models.ledger import (
     Appeal,
@@ -51,6 +59,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Callback",
+    "Campaign",
+    "CampaignContact",
+    "CampaignState",
     "CallbackPurpose",
     "CallbackState",
     "Channel",
@@ -65,10 +76,13 @@ __all__ = [
     "Fine",
     "FineStatus",
     "IdempotencyRecord",
+    "InvitationState",
     "Installer",
     "JSONType",
     "LedgerEntry",
     "LedgerMonth",
+    "MaintenanceInvitation",
+    "MaintenancePlan",
     "NotCompletedReason",
     "OptOut",
     "OrderKind",

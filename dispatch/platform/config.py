@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_LEASE_SECONDS": 60,
     # Hours before a booked appointment at which the provider is reminded of it.
     "PROVIDER_REMINDER_HOURS": 18,
+    # Maintenance care: when the daily pass runs (a cron expression, UTC), and how many
+    # invitations one transaction hands to the contact core.
+    "CARE_SCAN_CRON": "15 3 * * *",
+    "CARE_INVITE_BATCH": 200,
     # Outbox relay: rows handed to RQ per pass.
     "OUTBOX_BATCH": 200,
     # A job handed to RQ but not finished after this many seconds is handed over again (Redis lost it).

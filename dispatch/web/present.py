@@ -61,6 +61,17 @@ KINDS = {
     "installation": "Installation",
     "delivery_installation": "Delivery and installation",
     "repair": "Repair",
+    "maintenance": "Maintenance",
+}
+
+# Why a campaign would leave a customer out (or contact them), as a supervisor reads it.
+CAMPAIGN_REASONS = {
+    "contact": "Would be contacted",
+    "cap_reached": "Cap reached this period (recorded, not sent)",
+    "already_contacted": "Contacted by this campaign already",
+    "opted_out": "Opted out",
+    "no_matching_unit": "No unit of these product lines in these cities",
+    "erased": "Erased on request",
 }
 
 STATES = {

@@ -3,6 +3,15 @@ module per resource, every schema importable from here. The class names name the
 
 from __future__ import annotations
 
+from dispatch.api.schemas.care import (
+    CampaignIn,
+    CampaignOut,
+    MaintenancePlanIn,
+    MaintenancePlanOut,
+    PastDueOut,
+    PastDuePageOut,
+    PreviewOut,
+)
 from dispatch.api.schemas.common import (
     ID_RANGE,
     DayOrDateTime,
@@ -119,6 +128,13 @@ from dispatch.api.schemas.work_orders import (
 )
 
 __all__ = [
+    "CampaignIn",
+    "CampaignOut",
+    "MaintenancePlanIn",
+    "MaintenancePlanOut",
+    "PastDueOut",
+    "PastDuePageOut",
+    "PreviewOut",
     "AgentOut",
     "AnswerOut",
     "AppealDecisionIn",
