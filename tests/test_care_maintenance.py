@@ -4,11 +4,15 @@ routed maintenance order; plans managed by supervisors through the API."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
-from dispatch.care import maintenance, plans
-from dispatch.models import MaintenanceInvitation, MaintenancePlan
+from dispatch import outreach
+from dispatch.care import invitations, maintenance, plans
+from dispatch.models import AuditEvent, Customer, CustomerMessage, MaintenanceInvitation, MaintenancePlan, WorkOrder
 from dispatch.platform.actors import Actor
 from tests.care_support import Z, done_visit, owner
 
@@ -143,3 +147,70 @@ def test_the_hotline_reads_units_past_due_through_the_api(api, plan, session):
     assert body["total"] == 1 and body["items"][0]["customer_name"] == "Ancient Annie"
     assert body["items"][0]["days_overdue"] > 365 * 4
     assert api.get("/api/v1/maintenance/past-due", "provider:SPR-HEAT").status_code == 403
+
+
+def _invite_and_send(session, cfg, at) -> dict[int, CustomerMessage]:
+    """The daily pass at `at`, then each invitation sent as the sending job would (policy applied)."""
+    settings = {**cfg, "CONTACT_QUIET_HOURS_START": "00:00", "CONTACT_QUIET_HOURS_END": "00:00"}
+    with time_machine.travel(at, tick=False):
+        maintenance.record_due(session, now=at)
+        invitations.invite_pending(session)
+        session.commit()
+        sent = {}
+        for message in session.scalars(select(CustomerMessage).where(CustomerMessage.purpose == "maintenance_invite")):
+            outgoing = outreach.sending.prepare(session, message.id, at, settings)
+            if outgoing is not None:
+                outreach.sending.sent(session, message.id, f"SM{message.id:032d}")
+            sent[message.unit_id] = message
+        session.commit()
+    return sent
+
+
+def test_a_yes_books_one_routed_maintenance_order(plan, session, cfg):
+    english = owner(session, bought=Z(2030, 1, 10, 12))
+    mandarin = owner(session, bought=Z(2030, 1, 10, 12), language="zh-CN")
+    session.commit()
+    at = Z(2030, 12, 31, 16)  # 10:00 in Springfield
+    sent = _invite_and_send(session, cfg, at)
+    assert sent[english.id].status == "sent" and not sent[english.id].transactional
+    assert "tank cleaning" in sent[english.id].body and "YES" in sent[english.id].body
+    assert "水箱清洗" in sent[mandarin.id].body and "2031年1月10日" in sent[mandarin.id].body
+
+    phones = {u.id: session.get(Customer, u.customer_id).phone for u in (english, mandarin)}
+    with time_machine.travel(at + timedelta(hours=2), tick=False):
+        took, answer = outreach.replies.reply_received(session, phones[english.id], "Yes!", cfg)
+        session.commit()
+        again, second = outreach.replies.reply_received(session, phones[english.id], "yes", cfg)
+        session.commit()
+        _, chinese = outreach.replies.reply_received(session, phones[mandarin.id], "是", cfg)
+        session.commit()
+    orders = session.scalars(select(WorkOrder).where(WorkOrder.kind == "maintenance").order_by(WorkOrder.id)).all()
+    assert [(o.unit_id, o.state, o.provider.code, o.maintenance_plan_id) for o in orders] == [
+        (english.id, "pending", "SPR-HEAT", plan.id),  # routed by coverage, as any order
+        (mandarin.id, "pending", "SPR-HEAT", plan.id),
+    ]
+    assert took and answer is not None and f"order {orders[0].id}" in answer
+    assert again and second is not None and "already booked" in second
+    assert chinese is not None and "已为您预约保养" in chinese
+    created = session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "work_order", AuditEvent.action == "create")
+    ).all()
+    assert len(created) == 2  # audited like any order
+    # A booked cycle is neither invited again nor past due.
+    assert maintenance.record_due(session, now=Z(2031, 1, 5)) == 0
+    assert maintenance.past_due(session, now=Z(2031, 3, 1)) == ([], 0)
+
+
+def test_an_invitation_no_longer_needed_is_superseded_at_send_time(plan, session, cfg):
+    owner(session, bought=Z(2030, 1, 10, 12))
+    session.commit()
+    at = Z(2030, 12, 31, 16)
+    with time_machine.travel(at, tick=False):
+        maintenance.record_due(session, now=at)
+        invitations.invite_pending(session)
+        plans.upsert_plan(session, BOSS, code="gas-clean", name="tank cleaning", product_line="gas_wh", interval_months=12, active=False)
+        session.commit()
+        message = session.scalars(select(CustomerMessage)).one()
+        assert outreach.sending.prepare(session, message.id, at, cfg) is None
+        session.commit()
+    assert message.status == "superseded" and "retired" in (message.reason or "")

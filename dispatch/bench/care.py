@@ -28,7 +28,7 @@ SELECT 'Care ' || i, '+1415' || lpad(i::text, 7, '0'), i || ' Frost Lane',
 UNIT_ROWS_SQL = """
 INSERT INTO units (customer_id, product_model_id, address, city_id, purchased_at, created_at)
 SELECT c.id, (%(models)s::int[])[1 + c.id %% cardinality(%(models)s::int[])], c.address, c.city_id,
-       now() - make_interval(days => (c.id * 7919) %% 1460), now()
+       now() - make_interval(days => ((c.id::bigint * 7919) %% 1460)::int), now()
   FROM customers c WHERE c.phone LIKE '+1415%%' AND c.id > %(last)s
 """
 
@@ -47,7 +47,8 @@ def bulk_load(bench: Bench, db: str, units: int) -> float:
         # One number in 50 said STOP.
         conn.execute(
             "INSERT INTO opt_outs (phone, source, created_at) SELECT phone, 'bench', now() FROM customers "
-            "WHERE phone LIKE '+1415%%' AND id %% 50 = 0"
+            "WHERE phone LIKE '+1415%%' AND id %% %(every)s = 0",
+            {"every": 50},
         )
         conn.execute("VACUUM ANALYZE customers")
         conn.execute("VACUUM ANALYZE units")
@@ -95,6 +96,7 @@ def phase_care(bench: Bench, units: int) -> None:
         session.commit()
         campaign_id = campaign.id
     settings = dict(DEFAULTS)
+    settings.setdefault("CONTACT_CAP_PERIOD", "week"); settings.setdefault("CONTACT_PROACTIVE_CAP", 2)  # TEMP
     with factory() as session:
         t0 = time.perf_counter()
         preview = campaigns.preview(session, campaign_id, settings)

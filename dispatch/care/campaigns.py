@@ -28,8 +28,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from dispatch import outreach
 from dispatch.audit import trail
-from dispatch.models import Campaign, CampaignState, City, ProductLine, utcnow
+from dispatch.models import Campaign, CampaignState, City, CustomerMessage, ProductLine, utcnow
 from dispatch.platform import languages, outbox
 from dispatch.platform.actors import Actor
 from dispatch.platform.errors import Conflict, Invalid, NotFound
@@ -57,14 +58,15 @@ WITH owners AS (
              WHEN EXISTS (SELECT 1 FROM campaign_contacts k
                            WHERE k.campaign_id = :campaign AND k.customer_id = c.id) THEN 'already_contacted'
              WHEN (SELECT count(*) FROM customer_messages cm
-                    JOIN cities cc ON cc.id = c.city_id
-                   WHERE cm.customer_id = c.id AND NOT cm.transactional AND cm.status = 'sent'
-                     AND cm.sent_at >= (date_trunc(:period, :now AT TIME ZONE cc.timezone)
-                                        AT TIME ZONE cc.timezone)) >= :cap THEN 'cap_reached'
+                   WHERE cm.customer_id = c.id AND NOT cm.transactional
+                     AND cm.status IN ('sending', 'sent', 'uncertain')
+                     AND cm.started_at >= (date_trunc(:period, :now AT TIME ZONE ci.timezone)
+                                           AT TIME ZONE ci.timezone)) >= :cap THEN 'cap_reached'
              ELSE 'contact'
            END AS reason
       FROM owners o
       JOIN customers c ON c.id = o.customer_id
+      JOIN cities ci ON ci.id = c.city_id
 )
 """
 
@@ -200,8 +202,10 @@ def _params(campaign: Campaign, settings: Mapping[str, Any], now: datetime) -> d
         "cities": list(campaign.city_ids) or [0],
         "every_city": not campaign.city_ids,
         "now": now,
-        "period": str(settings.get("CONTACT_CAP_PERIOD", "week")),
-        "cap": int(settings.get("CONTACT_CAP", 2)),
+        # The contact core's cap (outreach/sending.py): proactive texts that went out, or may
+        # have, since the start of the customer's local calendar period.
+        "period": str(settings["CONTACT_CAP_PERIOD"]),
+        "cap": int(settings["CONTACT_PROACTIVE_CAP"]),
     }
 
 
@@ -324,8 +328,6 @@ def run_batch(
     done (`batches` moved on) and does nothing; a job of a run that was paused finds `run_no` or
     the state moved on. Requests the next batch in the same transaction, or finishes the run.
     """
-    from dispatch import outreach  # the contact core (a capability below this use case)
-
     campaign = session.get(Campaign, campaign_id, with_for_update=True, populate_existing=True)
     if (
         campaign is None
@@ -387,3 +389,14 @@ def run_batch(
         _request_batch(session, campaign)
     session.flush()
     return contacted
+
+
+def compose(session: Session, message: CustomerMessage, language: str) -> str | None:
+    """A campaign's text in the customer's language, read at send time."""
+    campaign = session.get(Campaign, (message.params or {}).get("campaign_id"))
+    if campaign is None:
+        return outreach.superseded(message, "the campaign no longer exists")
+    return str(campaign.texts.get(language) or campaign.texts[languages.ENGLISH])
+
+
+outreach.composers.register(PURPOSE, compose)
