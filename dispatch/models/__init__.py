@@ -29,6 +29,15 @@ from dispatch.models.ledger import (
     Party,
 )
 from dispatch.models.orders import NotCompletedReason, OrderKind, OrderState, Outcome, Visit, WorkOrder
+from dispatch.models.outreach import (
+    FINAL_STATUSES,
+    ContactConsent,
+    ContactEvent,
+    ContactEventKind,
+    CustomerMessage,
+    MessageStatus,
+    PersonRequest,
+)
 from dispatch.models.plumbing import IdempotencyRecord, OutboxMessage
 from dispatch.models.reference import (
     City,
@@ -56,12 +65,17 @@ __all__ = [
     "Channel",
     "City",
     "Complaint",
+    "ContactConsent",
+    "ContactEvent",
+    "ContactEventKind",
     "ComplaintStatus",
     "ContactAttempt",
     "Coverage",
     "Customer",
+    "CustomerMessage",
     "EntryKind",
     "FIGURES",
+    "FINAL_STATUSES",
     "Fine",
     "FineStatus",
     "IdempotencyRecord",
@@ -69,6 +83,7 @@ __all__ = [
     "JSONType",
     "LedgerEntry",
     "LedgerMonth",
+    "MessageStatus",
     "NotCompletedReason",
     "OptOut",
     "OrderKind",
@@ -76,6 +91,7 @@ __all__ = [
     "OutboxMessage",
     "Outcome",
     "Party",
+    "PersonRequest",
     "ProductLine",
     "ProductModel",
     "Provider",
