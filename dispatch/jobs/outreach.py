@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import dispatch.contacts  # noqa: F401 - registers every purpose's composer and reply handler
 from dispatch import outreach
 from dispatch.jobs.callbacks import SLOT_TIMEOUT_SECONDS, NoSlot, outbound_limit
 from dispatch.jobs.runtime import job_session, session_factory, settings

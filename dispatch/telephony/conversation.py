@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+import dispatch.contacts  # noqa: F401 - registers every purpose's composer and reply handler
 from dispatch import outreach
 from dispatch.audit import callbacks
 from dispatch.platform import phones
