@@ -96,7 +96,7 @@ def phase_care(bench: Bench, units: int) -> None:
         session.commit()
         campaign_id = campaign.id
     settings = dict(DEFAULTS)
-    settings.setdefault("CONTACT_CAP_PERIOD", "week"); settings.setdefault("CONTACT_PROACTIVE_CAP", 2)  # TEMP
+
     with factory() as session:
         t0 = time.perf_counter()
         preview = campaigns.preview(session, campaign_id, settings)

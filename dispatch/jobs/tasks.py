@@ -31,9 +31,14 @@ REGISTRY: dict[str, str] = {
     "care_campaign_batch": "dispatch.jobs.tasks.care_campaign_batch",
     # Written by the telephony side (places the call or text of a verification callback).
     "place_callback_attempt": "dispatch.jobs.callbacks.place_callback_attempt",
+    # A text to a customer (dispatch.outreach: confirmations, reminders, invitations).
+    "send_customer_message": "dispatch.jobs.outreach.send_customer_message",
 }
 # RQ retries for jobs whose transient failures are safe to retry (nothing was sent).
-RETRIES: dict[str, Retry] = {"place_callback_attempt": Retry(max=4, interval=[5, 30, 120, 600])}
+RETRIES: dict[str, Retry] = {
+    "place_callback_attempt": Retry(max=4, interval=[5, 30, 120, 600]),
+    "send_customer_message": Retry(max=4, interval=[5, 30, 120, 600]),
+}
 
 
 def remind_provider(work_order_id: int, appointment_start: str) -> None:

@@ -37,6 +37,15 @@ from dispatch.models.ledger import (
     Party,
 )
 from dispatch.models.orders import NotCompletedReason, OrderKind, OrderState, Outcome, Visit, WorkOrder
+from dispatch.models.outreach import (
+    FINAL_STATUSES,
+    ContactConsent,
+    ContactEvent,
+    ContactEventKind,
+    CustomerMessage,
+    MessageStatus,
+    PersonRequest,
+)
 from dispatch.models.plumbing import IdempotencyRecord, OutboxMessage
 from dispatch.models.reference import (
     City,
@@ -67,12 +76,17 @@ __all__ = [
     "Channel",
     "City",
     "Complaint",
+    "ContactConsent",
+    "ContactEvent",
+    "ContactEventKind",
     "ComplaintStatus",
     "ContactAttempt",
     "Coverage",
     "Customer",
+    "CustomerMessage",
     "EntryKind",
     "FIGURES",
+    "FINAL_STATUSES",
     "Fine",
     "FineStatus",
     "IdempotencyRecord",
@@ -83,6 +97,7 @@ __all__ = [
     "LedgerMonth",
     "MaintenanceInvitation",
     "MaintenancePlan",
+    "MessageStatus",
     "NotCompletedReason",
     "OptOut",
     "OrderKind",
@@ -90,6 +105,7 @@ __all__ = [
     "OutboxMessage",
     "Outcome",
     "Party",
+    "PersonRequest",
     "ProductLine",
     "ProductModel",
     "Provider",

@@ -122,6 +122,24 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_RISK_WINDOW_DAYS": 90,
     # Hours headquarters has to handle a complaint.
     "COMPLAINT_DEADLINE_HOURS": 72,
+    # --- messages to customers: the one contact policy (issue 15, dispatch/outreach) ---
+    # Quiet hours in the customer's city's local time (HH:MM; may wrap midnight): a text due then
+    # is held until they end, never dropped.
+    "CONTACT_QUIET_HOURS_START": "21:00",
+    "CONTACT_QUIET_HOURS_END": "08:00",
+    # Proactive (not transactional) texts at most this many per customer per local calendar
+    # period ("day", "week" (Monday to Sunday) or "month"); the rest are capped (recorded, not sent).
+    "CONTACT_PROACTIVE_CAP": 2,
+    "CONTACT_CAP_PERIOD": "week",
+    # A text whose send job is this late (minutes) is requested again by the sweep.
+    "CONTACT_SWEEP_STALE_MINUTES": 10.0,
+    # A text still "sending" after this long (the worker died mid-send) is marked uncertain and
+    # handed to a person: it may have gone out, so it is never sent again by itself (minutes).
+    "CONTACT_SENDING_TIMEOUT_MINUTES": 5.0,
+    # A reply within this many hours of a text that takes replies goes to that text (hours).
+    "CONTACT_REPLY_WINDOW_HOURS": 72.0,
+    # The customer's reminder of a booked visit: local time on the day before the visit.
+    "CUSTOMER_REMINDER_LOCAL_TIME": "10:00",
     # --- the pages (dispatch/web) ---
     # Signs the pages' session cookies. Each installation needs its own random one, kept secret
     # (scripts/run generates it under var/); the API and pages refuse to start without it.
@@ -252,7 +270,9 @@ def bonus_table(value: Any) -> dict[str, int]:
             if part.strip():
                 code, sep, amount = part.partition("=")
                 if not sep:
-                    raise ConfigError(f"LEDGER_BONUS_BY_PRODUCT_LINE: {part.strip()!r} is not code=minor_units")
+                    raise ConfigError(
+                        f"LEDGER_BONUS_BY_PRODUCT_LINE: {part.strip()!r} is not code=minor_units"
+                    )
                 pairs.append((code, amount))
     table: dict[str, int] = {}
     for code, amount in pairs:
@@ -263,7 +283,9 @@ def bonus_table(value: Any) -> dict[str, int]:
                 f"LEDGER_BONUS_BY_PRODUCT_LINE: the amount for {str(code).strip()!r} is not a whole number"
             ) from None
         if minor < 0:
-            raise ConfigError(f"LEDGER_BONUS_BY_PRODUCT_LINE: the amount for {str(code).strip()!r} is negative")
+            raise ConfigError(
+                f"LEDGER_BONUS_BY_PRODUCT_LINE: the amount for {str(code).strip()!r} is negative"
+            )
         table[str(code).strip()] = minor
     return table
 

@@ -23,7 +23,9 @@ from dispatch.models import JSONType, OutboxMessage, UTCDateTime, utcnow
 Send = Callable[[OutboxMessage], None]
 
 # Every job an outbox row may request; the jobs package maps each to its RQ function.
-JOBS = frozenset({"remind_provider", "place_callback_attempt", "booking_changed", "care_campaign_batch"})
+JOBS = frozenset(
+    {"remind_provider", "place_callback_attempt", "booking_changed", "send_customer_message", "care_campaign_batch"}
+)
 
 
 # Written as SQL (the same on PostgreSQL and SQLite 3.35+): SQLAlchemy cannot cache the compiled

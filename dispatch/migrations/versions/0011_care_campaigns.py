@@ -15,7 +15,7 @@ from alembic import op
 import dispatch.models
 
 revision = "0011"
-down_revision = "0009"  # TEMPORARY until the contact core (0010) is merged
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
