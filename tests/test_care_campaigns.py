@@ -27,7 +27,10 @@ from dispatch.platform.errors import Conflict
 from tests.care_support import Z, opt_out, owner
 
 NOW = Z(2031, 11, 12, 17)  # a Wednesday, daytime in every US zone
-TEXTS = {"en": "Frost is coming: drain your gas heater if you leave.", "zh-CN": "寒潮将至，请做好燃气热水器防冻。"}
+TEXTS = {
+    "en": "Frost is coming: drain your gas heater if you leave.",
+    "zh-CN": "寒潮将至，请做好燃气热水器防冻。",
+}
 
 
 @pytest.fixture
@@ -101,7 +104,9 @@ def test_the_preview_counts_everyone_by_reason_with_a_sample(session, boss, town
     assert sorted(seen.samples["no_matching_unit"]) == sorted([town["gas_warm"], town["electric_cold"]])
     assert seen.samples["opted_out"] == [town["opted_out"]] and seen.samples["erased"] == [town["erased"]]
     # Next week the cap counts again from zero (the customer's local calendar week).
-    assert campaigns.preview(session, campaign.id, cfg, now=NOW + timedelta(days=7)).counts["cap_reached"] == 0
+    assert (
+        campaigns.preview(session, campaign.id, cfg, now=NOW + timedelta(days=7)).counts["cap_reached"] == 0
+    )
 
 
 def test_no_city_listed_means_every_city(session, boss, town, cfg):
@@ -202,7 +207,13 @@ def test_campaigns_are_proactive_the_cap_holds_back_the_capped_one_at_send_time(
 
 
 def test_supervisors_define_preview_and_run_campaigns_through_the_api(api, town):
-    body = {"code": "frost", "name": "Frost", "product_lines": ["gas_wh"], "cities": ["Riverton"], "texts": TEXTS}
+    body = {
+        "code": "frost",
+        "name": "Frost",
+        "product_lines": ["gas_wh"],
+        "cities": ["Riverton"],
+        "texts": TEXTS,
+    }
     missing = api.post("/api/v1/campaigns", "supervisor", json={**body, "texts": {"en": "Hi"}})
     assert missing.status_code == 422 and "texts.zh-CN" in str(missing.get_json())
     unknown = api.post("/api/v1/campaigns", "supervisor", json={**body, "cities": ["Atlantis"]})

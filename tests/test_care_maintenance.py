@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from dispatch import outreach
 from dispatch.care import invitations, maintenance, plans
-from dispatch.models import AuditEvent, Customer, CustomerMessage, MaintenanceInvitation, MaintenancePlan, WorkOrder
+from dispatch.models import (
+    AuditEvent,
+    Customer,
+    CustomerMessage,
+    MaintenanceInvitation,
+    MaintenancePlan,
+    WorkOrder,
+)
 from dispatch.platform.actors import Actor
 from tests.care_support import Z, done_visit, owner
 
@@ -157,7 +164,9 @@ def _invite_and_send(session, cfg, at) -> dict[int, CustomerMessage]:
         invitations.invite_pending(session)
         session.commit()
         sent = {}
-        for message in session.scalars(select(CustomerMessage).where(CustomerMessage.purpose == "maintenance_invite")):
+        for message in session.scalars(
+            select(CustomerMessage).where(CustomerMessage.purpose == "maintenance_invite")
+        ):
             outgoing = outreach.sending.prepare(session, message.id, at, settings)
             if outgoing is not None:
                 outreach.sending.sent(session, message.id, f"SM{message.id:032d}")
@@ -184,7 +193,9 @@ def test_a_yes_books_one_routed_maintenance_order(plan, session, cfg):
         session.commit()
         _, chinese = outreach.replies.reply_received(session, phones[mandarin.id], "是", cfg)
         session.commit()
-    orders = session.scalars(select(WorkOrder).where(WorkOrder.kind == "maintenance").order_by(WorkOrder.id)).all()
+    orders = session.scalars(
+        select(WorkOrder).where(WorkOrder.kind == "maintenance").order_by(WorkOrder.id)
+    ).all()
     assert [(o.unit_id, o.state, o.provider.code, o.maintenance_plan_id) for o in orders] == [
         (english.id, "pending", "SPR-HEAT", plan.id),  # routed by coverage, as any order
         (mandarin.id, "pending", "SPR-HEAT", plan.id),
@@ -208,7 +219,15 @@ def test_an_invitation_no_longer_needed_is_superseded_at_send_time(plan, session
     with time_machine.travel(at, tick=False):
         maintenance.record_due(session, now=at)
         invitations.invite_pending(session)
-        plans.upsert_plan(session, BOSS, code="gas-clean", name="tank cleaning", product_line="gas_wh", interval_months=12, active=False)
+        plans.upsert_plan(
+            session,
+            BOSS,
+            code="gas-clean",
+            name="tank cleaning",
+            product_line="gas_wh",
+            interval_months=12,
+            active=False,
+        )
         session.commit()
         message = session.scalars(select(CustomerMessage)).one()
         assert outreach.sending.prepare(session, message.id, at, cfg) is None

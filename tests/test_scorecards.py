@@ -161,7 +161,16 @@ def test_a_mixed_day_counts_every_figure_and_the_rebuild_equals_what_was_kept(ap
     assert len(kept) >= 6
     env = {k: v for k, v in worker_env.items() if k.startswith("DISPATCH_")}
     ranged = CliRunner().invoke(
-        cli.main, ["scorecards", "rebuild", "--from", str(DAY - timedelta(days=1)), "--to", str(DAY + timedelta(days=1))], env=env
+        cli.main,
+        [
+            "scorecards",
+            "rebuild",
+            "--from",
+            str(DAY - timedelta(days=1)),
+            "--to",
+            str(DAY + timedelta(days=1)),
+        ],
+        env=env,
     )
     assert ranged.exit_code == 0, ranged.output
     assert aggregates(engine) == kept
@@ -190,7 +199,9 @@ def test_drill_down_lists_the_orders_behind_a_figure_with_the_customers_answer(a
     contradicted = api.get(path + "&figure=contradicted", "supervisor").get_json()
     assert contradicted["total"] == 1
     [item] = contradicted["items"]
-    assert item["work_order"]["id"] == day.o3 and item["source"] == "verdict" and item["day"] == DAY.isoformat()
+    assert (
+        item["work_order"]["id"] == day.o3 and item["source"] == "verdict" and item["day"] == DAY.isoformat()
+    )
     assert item["callback"]["claim"] == "customer_not_home" and item["callback"]["verdict"] == "contradicted"
     assert item["installer"]["code"] == "SH-01" and item["visit"]["reason"] == "customer_not_home"
     # What the robot heard, and how it read it: the evidence behind the fine.
@@ -284,7 +295,9 @@ def test_concurrent_verdicts_in_one_cell_are_all_counted(api, session_factory, e
     assert errors == []
     with session_factory() as session:
         today = scorecards.local_day(utcnow(), "America/Chicago")
-        rows = scorecards.score_rows(session, SUPERVISOR, Level.INSTALLER, today - timedelta(days=1), today + timedelta(days=1))
+        rows = scorecards.score_rows(
+            session, SUPERVISOR, Level.INSTALLER, today - timedelta(days=1), today + timedelta(days=1)
+        )
         ana = next(r for r in rows if r.installer and r.installer.code == "SH-01")
         assert (ana.counts["verdicts"], ana.counts["rated"], ana.counts["very_satisfied"]) == (n, n, n)
         before = aggregates(engine)
@@ -316,7 +329,9 @@ def test_a_rolled_back_fact_is_never_counted_and_a_savepoint_drops_only_its_own(
     with session_factory() as session:
         provider_id = session.scalars(select(Provider.id).where(Provider.code == "SPR-HEAT")).one()
         city_id = session.scalars(select(City.id).where(City.name == "Springfield")).one()
-        fact = scorecards.Fact(Cell(D1, provider_id, city_id), ("rated",), order["id"], "verdict", 1, utcnow())
+        fact = scorecards.Fact(
+            Cell(D1, provider_id, city_id), ("rated",), order["id"], "verdict", 1, utcnow()
+        )
         scorecards.count(session, fact)  # kept
         try:
             with session.begin_nested():
@@ -442,7 +457,12 @@ def test_watch_list_names_teams_contradicted_well_above_their_citys_median(api, 
     assert (body["points"], body["min_contradicted"]) == (15.0, 3)
     assert [(w["provider"]["code"], w["city"]) for w in body["items"]] == [("SPR-HEAT", "Springfield")]
     watched = body["items"][0]
-    assert (watched["checked"], watched["contradicted"], watched["share"], watched["city_median"]) == (10, 6, 0.6, 0.2)
+    assert (watched["checked"], watched["contradicted"], watched["share"], watched["city_median"]) == (
+        10,
+        6,
+        0.6,
+        0.2,
+    )
     assert round(watched["points_above"], 6) == 40.0
 
 
@@ -454,10 +474,17 @@ def test_watch_list_evidence_is_the_contradicting_verdicts(api, day):
     with time_machine.travel(NOON, tick=True):
         order = api.sale(model="WS-10", phone="+1 217 555 0290")["work_orders"][0]
         assert order["provider"]["code"] == "SPR-QUICK"
-        assert api.close(order["id"], "SPR-QUICK", 3, outcome="not_completed", reason="customer_not_home").status_code == 200
+        assert (
+            api.close(
+                order["id"], "SPR-QUICK", 3, outcome="not_completed", reason="customer_not_home"
+            ).status_code
+            == 200
+        )
         from tests.scorecards_support import team_answer
 
-        team_answer(api, api.client.application.extensions["dispatch.sessions"], order["id"], happened="confirmed")
+        team_answer(
+            api, api.client.application.extensions["dispatch.sessions"], order["id"], happened="confirmed"
+        )
     body = api.get(f"/api/v1/rankings/watch-list?day={DAY}", "supervisor").get_json()
     # SPR-HEAT 1/2 = 50%, SPR-QUICK 0/1 = 0%: median 25%, SPR-HEAT 25 points above.
     [watched] = body["items"]

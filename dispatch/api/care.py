@@ -105,22 +105,21 @@ class CampaignPreview(MethodView):
 
 
 def _move(name: str, summary: str, move) -> None:
-    class Move(MethodView):
-        @blp.doc(summary=summary)
-        @requires(Role.SUPERVISOR)
-        @writes
-        @blp.response(200, CampaignOut)
-        def post(self, campaign_id):
-            return _out(move(db(), actor(), campaign_id))
+    def post(self, campaign_id):
+        return _out(move(db(), actor(), campaign_id))
 
-    Move.__name__ = f"Campaign{name.title()}"
+    post.__doc__ = summary  # before `requires`, which adds the roles to it
+    view = blp.response(200, CampaignOut)(writes(requires(Role.SUPERVISOR)(post)))
+    Move = type(f"Campaign{name.title()}", (MethodView,), {"post": view})
     blp.route(f"/campaigns/<int:campaign_id>/{name}", endpoint=f"campaign_{name}")(Move)
 
 
-_move("run", "Start a draft campaign (409 otherwise)", campaigns.start)
+_move("run", "Start a draft campaign: its first batch is requested (409 otherwise).", campaigns.start)
+_move(
+    "pause", "Pause a running campaign after the batch in hand (409 if it is not running).", campaigns.pause
+)
 _move(
     "resume",
-    "Resume a paused campaign after the last customer it looked at (409 otherwise)",
+    "Resume a paused campaign after the last customer it looked at (409 if it is not paused).",
     campaigns.resume,
 )
-_move("pause", "Pause a running campaign after the batch in hand (409 if not running)", campaigns.pause)

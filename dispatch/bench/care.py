@@ -33,17 +33,46 @@ SELECT c.id, (%(models)s::int[])[1 + c.id %% cardinality(%(models)s::int[])], c.
 """
 
 
+ORDERS_SQL = """
+INSERT INTO work_orders (kind, state, unit_id, customer_id, city_id, product_line_id, provider_id,
+                         maintenance_plan_id, created_by_id, created_at, updated_at, booking_version)
+SELECT %(kind)s, 'verified', u.id, u.customer_id, u.city_id, m.product_line_id, %(provider)s, p.id,
+       %(user)s, u.purchased_at + make_interval(days => %(after)s), now(), 3
+  FROM units u
+  JOIN product_models m ON m.id = u.product_model_id
+  LEFT JOIN maintenance_plans p ON p.product_line_id = m.product_line_id AND %(kind)s = 'maintenance'
+ WHERE u.id > %(last)s AND u.id %% %(every)s = 0 AND (%(kind)s <> 'maintenance' OR p.id IS NOT NULL)
+"""
+
+VISITS_SQL = """
+INSERT INTO visits (work_order_id, provider_id, installer_id, outcome, visited_at, closed_by_id, closed_at)
+SELECT w.id, w.provider_id, %(installer)s, 'completed', w.created_at, %(user)s, w.created_at
+  FROM work_orders w WHERE w.id > %(last)s
+"""
+
+
 def bulk_load(bench: Bench, db: str, units: int) -> float:
-    """One customer and one unit per row, `units` of them; returns the seconds it took."""
+    """One customer and one unit per row, `units` of them, half of them installed (a verified
+    visit 10 days after purchase) and one in 20 maintained (a year later); returns the seconds."""
     t0 = time.perf_counter()
     with psycopg.connect(bench.conninfo(db), autocommit=True) as conn:
         cities = [r[0] for r in conn.execute("SELECT id FROM cities ORDER BY id")]
         models = [r[0] for r in conn.execute("SELECT id FROM product_models ORDER BY id")]
         last = scalar(conn, "SELECT coalesce(max(id), 0) FROM customers")
+        last_unit = scalar(conn, "SELECT coalesce(max(id), 0) FROM units")
+        last_order = scalar(conn, "SELECT coalesce(max(id), 0) FROM work_orders")
+        who = {
+            "provider": scalar(conn, "SELECT id FROM providers WHERE code = 'SPR-HEAT'"),
+            "installer": scalar(conn, "SELECT id FROM installers WHERE code = 'SH-01'"),
+            "user": scalar(conn, "SELECT id FROM users WHERE name = 'demo-agent'"),
+        }
         step = 250_000
         for a in range(0, units, step):
             conn.execute(UNITS_SQL, {"cities": cities, "a": a + 1, "b": min(units, a + step)})
         conn.execute(UNIT_ROWS_SQL, {"models": models, "last": last})
+        for kind, every, after in (("installation", 2, 10), ("maintenance", 20, 375)):
+            conn.execute(ORDERS_SQL, {"kind": kind, "every": every, "after": after, "last": last_unit, **who})
+        conn.execute(VISITS_SQL, {"last": last_order, **who})
         # One number in 50 said STOP.
         conn.execute(
             "INSERT INTO opt_outs (phone, source, created_at) SELECT phone, 'bench', now() FROM customers "
@@ -53,6 +82,8 @@ def bulk_load(bench: Bench, db: str, units: int) -> float:
         conn.execute("VACUUM ANALYZE customers")
         conn.execute("VACUUM ANALYZE units")
         conn.execute("VACUUM ANALYZE opt_outs")
+        conn.execute("VACUUM ANALYZE work_orders")
+        conn.execute("VACUUM ANALYZE visits")
     return time.perf_counter() - t0
 
 
@@ -68,7 +99,6 @@ def phase_care(bench: Bench, units: int) -> None:
 
     db = bench.create_db("care")
     seed(bench, db)
-    loaded = bulk_load(bench, db, units)
     engine = make_engine(bench.url(db))
     factory = make_session_factory(engine)
     actor = Actor.system("bench")
@@ -95,6 +125,7 @@ def phase_care(bench: Bench, units: int) -> None:
         )
         session.commit()
         campaign_id = campaign.id
+    loaded = bulk_load(bench, db, units)
     settings = dict(DEFAULTS)
 
     with factory() as session:
@@ -117,7 +148,7 @@ def phase_care(bench: Bench, units: int) -> None:
         past_due_s = time.perf_counter() - t0
     engine.dispose()
     table = "care (set-based SQL over units)"
-    bench.add(table, step="bulk load (customers + units)", units=units, seconds=loaded)
+    bench.add(table, step="bulk load (customers, units, orders, visits)", units=units, seconds=loaded)
     bench.add(
         table,
         step="campaign preview (target < 5 s)",

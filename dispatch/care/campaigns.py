@@ -1,10 +1,11 @@
 """Seasonal campaigns: who they are for, a preview counted by reason, and runs in batches.
 
 A campaign is for the owners of units of some product lines (gas water heaters, gas boilers) in
-some cities (a cold list; none listed: every city). Customers are judged in one set-based query:
+some cities (a cold list; none listed: every city). Every customer is counted under one reason
+(set-based SQL; only the customers with a matching unit are looked at one by one):
 
 - erased: their personal data was erased on request;
-- no_matching_unit: they own no unit of those product lines in those cities;
+- no_matching_unit: they own no unit of those product lines in those cities (or none at all);
 - opted_out: their number said STOP (or 退订 / TD);
 - already_contacted: this campaign already requested a message to them;
 - cap_reached: their proactive contact this local calendar period is at the cap already (the
@@ -40,20 +41,24 @@ BATCH_JOB = "care_campaign_batch"
 
 REASONS = ("contact", "cap_reached", "already_contacted", "opted_out", "no_matching_unit", "erased")
 
-# A customer's judgement, one row per customer owning any unit. Cheapest tests first: most
-# customers of a targeted campaign fall out on a column or a hash lookup before an index probe.
-_JUDGED = """
-WITH owners AS (
-    SELECT u.customer_id,
-           bool_or(m.product_line_id = ANY(:lines) AND (:every_city OR u.city_id = ANY(:cities))) AS matching
-      FROM units u
-      JOIN product_models m ON m.id = u.product_model_id
-     GROUP BY u.customer_id
+# The customers a campaign is about: a unit of its product lines in its cities. Only they are
+# judged one by one (in order: erased, opted out, contacted already, at the cap); every other
+# customer is counted as erased or as having no matching unit from two plain counts.
+_MATCHING_UNIT = """
+    u.product_model_id IN (SELECT pm.id FROM product_models pm WHERE pm.product_line_id = ANY(:lines))
+    AND (:every_city OR u.city_id = ANY(:cities))
+"""
+
+_PREVIEW = text(
+    """
+WITH matching AS (
+    SELECT DISTINCT u.customer_id FROM units u WHERE """
+    + _MATCHING_UNIT
+    + """
 ), judged AS (
-    SELECT c.id, c.city_id,
+    SELECT c.id,
            CASE
              WHEN c.erased_at IS NOT NULL THEN 'erased'
-             WHEN NOT o.matching THEN 'no_matching_unit'
              WHEN EXISTS (SELECT 1 FROM opt_outs x WHERE x.phone = c.phone) THEN 'opted_out'
              WHEN EXISTS (SELECT 1 FROM campaign_contacts k
                            WHERE k.campaign_id = :campaign AND k.customer_id = c.id) THEN 'already_contacted'
@@ -64,19 +69,29 @@ WITH owners AS (
                                            AT TIME ZONE ci.timezone)) >= :cap THEN 'cap_reached'
              ELSE 'contact'
            END AS reason
-      FROM owners o
-      JOIN customers c ON c.id = o.customer_id
+      FROM matching mt
+      JOIN customers c ON c.id = mt.customer_id
       JOIN cities ci ON ci.id = c.city_id
 )
-"""
-
-_PREVIEW = text(
-    _JUDGED
-    + """
-SELECT reason, count(*) AS n,
-       (array_agg(id ORDER BY id))[1:CAST(:sample AS integer)] AS sample
+SELECT reason, count(*) AS n, (array_agg(id))[1:CAST(:sample AS integer)] AS sample
   FROM judged
  GROUP BY reason
+"""
+)
+
+_EVERYONE = text("SELECT count(*), count(*) FILTER (WHERE erased_at IS NOT NULL) FROM customers")
+
+_ERASED_SAMPLE = text("SELECT id FROM customers WHERE erased_at IS NOT NULL ORDER BY id LIMIT :sample")
+
+_UNMATCHED_SAMPLE = text(
+    """
+SELECT c.id FROM customers c
+ WHERE c.erased_at IS NULL
+   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.customer_id = c.id AND """
+    + _MATCHING_UNIT
+    + """)
+ ORDER BY c.id
+ LIMIT :sample
 """
 )
 
@@ -87,9 +102,9 @@ SELECT c.id
   FROM customers c
  WHERE c.id > :cursor
    AND c.erased_at IS NULL
-   AND EXISTS (SELECT 1 FROM units u JOIN product_models m ON m.id = u.product_model_id
-                WHERE u.customer_id = c.id AND m.product_line_id = ANY(:lines)
-                  AND (:every_city OR u.city_id = ANY(:cities)))
+   AND EXISTS (SELECT 1 FROM units u WHERE u.customer_id = c.id AND """
+    + _MATCHING_UNIT
+    + """)
    AND NOT EXISTS (SELECT 1 FROM opt_outs x WHERE x.phone = c.phone)
    AND NOT EXISTS (SELECT 1 FROM campaign_contacts k WHERE k.campaign_id = :campaign AND k.customer_id = c.id)
  ORDER BY c.id
@@ -106,9 +121,8 @@ _RECORD = text(
 def _lines(session: Session, codes: list[str]) -> list[int]:
     if not codes:
         raise Invalid.field("product_lines", "name at least one product line")
-    rows = dict(
-        session.execute(select(ProductLine.code, ProductLine.id).where(ProductLine.code.in_(codes))).all()
-    )
+    found = session.execute(select(ProductLine.code, ProductLine.id).where(ProductLine.code.in_(codes)))
+    rows: dict[str, int] = {code: id_ for code, id_ in found}
     for i, code in enumerate(codes):
         if code not in rows:
             raise Invalid.field(f"product_lines.{i}", f"unknown product line {code!r}")
@@ -116,7 +130,9 @@ def _lines(session: Session, codes: list[str]) -> list[int]:
 
 
 def _cities(session: Session, names: list[str]) -> list[int]:
-    rows = dict(session.execute(select(City.name, City.id).where(City.name.in_(names))).all())
+    rows: dict[str, int] = {
+        name: id_ for name, id_ in session.execute(select(City.name, City.id).where(City.name.in_(names)))
+    }
     for i, name in enumerate(names):
         if name not in rows:
             raise Invalid.field(f"cities.{i}", f"unknown city {name!r}")
@@ -185,13 +201,15 @@ def list_campaigns(session: Session) -> list[Campaign]:
 
 def product_line_codes(session: Session, campaign: Campaign) -> list[str]:
     """The codes of the product lines a campaign is for (for showing it)."""
-    rows = dict(session.execute(select(ProductLine.id, ProductLine.code)).all())
+    rows: dict[int, str] = {
+        id_: code for id_, code in session.execute(select(ProductLine.id, ProductLine.code))
+    }
     return [rows[i] for i in campaign.product_line_ids if i in rows]
 
 
 def city_names(session: Session, campaign: Campaign) -> list[str]:
     """The names of the cities on its list (empty: every city)."""
-    rows = dict(session.execute(select(City.id, City.name)).all())
+    rows: dict[int, str] = {id_: name for id_, name in session.execute(select(City.id, City.name))}
     return [rows[i] for i in campaign.city_ids if i in rows]
 
 
@@ -234,7 +252,8 @@ def preview(
     sample: int = 5,
     now: datetime | None = None,
 ) -> Preview:
-    """Count every customer owning a unit by what the campaign would do with them (one query)."""
+    """Count every customer by what the campaign would do with them; only the customers with a
+    matching unit are judged one by one (the rest are erased, or have no matching unit)."""
     if session.get_bind().dialect.name != "postgresql":
         raise Conflict("a campaign preview needs PostgreSQL (set-based judgement); SQLite does not have it")
     campaign = get_campaign(session, campaign_id)
@@ -244,7 +263,13 @@ def preview(
     )
     for reason, n, ids in session.execute(_PREVIEW, params):
         result.counts[reason] = int(n)
-        result.samples[reason] = list(ids or [])
+        result.samples[reason] = sorted(ids or [])
+    everyone, erased = session.execute(_EVERYONE).one()
+    matched_alive = sum(n for reason, n in result.counts.items() if reason != "erased")
+    result.counts["erased"] = int(erased)
+    result.counts["no_matching_unit"] = int(everyone) - int(erased) - matched_alive
+    result.samples["erased"] = list(session.scalars(_ERASED_SAMPLE, params))
+    result.samples["no_matching_unit"] = list(session.scalars(_UNMATCHED_SAMPLE, params))
     return result
 
 
@@ -395,7 +420,8 @@ def compose(session: Session, message: CustomerMessage, language: str) -> str | 
     """A campaign's text in the customer's language, read at send time."""
     campaign = session.get(Campaign, (message.params or {}).get("campaign_id"))
     if campaign is None:
-        return outreach.superseded(message, "the campaign no longer exists")
+        outreach.superseded(message, "the campaign no longer exists")
+        return None
     return str(campaign.texts.get(language) or campaign.texts[languages.ENGLISH])
 
 

@@ -78,15 +78,19 @@ def compose_invitation(session: Session, message: CustomerMessage, language: str
     """The invitation's text at send time, or None (superseded) when it no longer applies."""
     invitation = session.get(MaintenanceInvitation, (message.params or {}).get("invitation_id"))
     if invitation is None:
-        return composers.superseded(message, "the invitation no longer exists")
+        composers.superseded(message, "the invitation no longer exists")
+        return None
     plan = invitation.plan
     if not plan.active:
-        return composers.superseded(message, f"maintenance plan {plan.code} was retired")
+        composers.superseded(message, f"maintenance plan {plan.code} was retired")
+        return None
     if invitation.state == InvitationState.BOOKED or _open_order(session, invitation.unit_id, plan.id):
-        return composers.superseded(message, "a maintenance visit of this plan is already open")
+        composers.superseded(message, "a maintenance visit of this plan is already open")
+        return None
     unit = session.get(Unit, invitation.unit_id)
     if unit is None:
-        return composers.superseded(message, "the unit is no longer registered")
+        composers.superseded(message, "the unit is no longer registered")
+        return None
     return texts.invitation(
         language,
         plan=str((plan.names or {}).get(language) or plan.name),

@@ -25,32 +25,39 @@ log = logging.getLogger(__name__)
 
 _SCAN_LOCK = 0x43415245  # "CARE": one daily pass at a time, whatever the number of schedulers
 
-# One row per (unit, active plan of its product line) whose owner is not erased: when the cycle
-# started and when it is due. Correlated look-ups use ix_work_orders_unit_maintenance and
-# work_orders.unit_id, so the whole is one pass over the units.
+# One row per (unit, active plan of its product line) whose owner is not erased and which has no
+# maintenance order of the plan open: when its cycle started and when it is due. Set-based: the
+# completed maintenances and installations are aggregated once and hash-joined to the units.
 _DUE = """
-WITH anchored AS (
+WITH last_done AS (
+    SELECT w.unit_id, w.maintenance_plan_id AS plan_id, max(v.visited_at) AS at
+      FROM work_orders w JOIN visits v ON v.work_order_id = w.id
+     WHERE w.maintenance_plan_id IS NOT NULL AND w.state IN ('closed_completed', 'verified')
+       AND v.outcome = 'completed'
+     GROUP BY w.unit_id, w.maintenance_plan_id
+), installed AS (
+    SELECT w.unit_id, min(v.visited_at) AS at
+      FROM work_orders w JOIN visits v ON v.work_order_id = w.id
+     WHERE w.kind IN ('installation', 'delivery_installation') AND w.state IN ('closed_completed', 'verified')
+       AND v.outcome = 'completed'
+     GROUP BY w.unit_id
+), open_orders AS (
+    SELECT DISTINCT w.unit_id, w.maintenance_plan_id AS plan_id
+      FROM work_orders w
+     WHERE w.maintenance_plan_id IS NOT NULL AND w.state IN ('unassigned', 'pending', 'booked')
+), anchored AS (
     SELECT u.id AS unit_id, u.customer_id, p.id AS plan_id, p.window_days, p.invite_days,
-           p.interval_months,
-           COALESCE(
-               (SELECT max(v.visited_at) FROM work_orders w JOIN visits v ON v.work_order_id = w.id
-                 WHERE w.unit_id = u.id AND w.maintenance_plan_id = p.id
-                   AND w.state IN ('closed_completed', 'verified') AND v.outcome = 'completed'),
-               (SELECT min(v.visited_at) FROM work_orders w JOIN visits v ON v.work_order_id = w.id
-                 WHERE w.unit_id = u.id AND w.kind IN ('installation', 'delivery_installation')
-                   AND w.state IN ('closed_completed', 'verified') AND v.outcome = 'completed'),
-               u.purchased_at, u.created_at) AS counted_from,
-           EXISTS (SELECT 1 FROM work_orders w
-                    WHERE w.unit_id = u.id AND w.maintenance_plan_id = p.id
-                      AND w.state IN ('unassigned', 'pending', 'booked')) AS open_order
+           COALESCE(ld.at, i.at, u.purchased_at, u.created_at) AS counted_from, p.interval_months
       FROM units u
       JOIN product_models m ON m.id = u.product_model_id
       JOIN maintenance_plans p ON p.product_line_id = m.product_line_id AND p.active
       JOIN customers c ON c.id = u.customer_id AND c.erased_at IS NULL
+      LEFT JOIN last_done ld ON ld.unit_id = u.id AND ld.plan_id = p.id
+      LEFT JOIN installed i ON i.unit_id = u.id
+     WHERE NOT EXISTS (SELECT 1 FROM open_orders o WHERE o.unit_id = u.id AND o.plan_id = p.id)
 ), due AS (
     SELECT anchored.*, counted_from + make_interval(months => interval_months) AS due_at
       FROM anchored
-     WHERE NOT open_order
 )
 """
 

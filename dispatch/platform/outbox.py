@@ -24,7 +24,13 @@ Send = Callable[[OutboxMessage], None]
 
 # Every job an outbox row may request; the jobs package maps each to its RQ function.
 JOBS = frozenset(
-    {"remind_provider", "place_callback_attempt", "booking_changed", "send_customer_message", "care_campaign_batch"}
+    {
+        "remind_provider",
+        "place_callback_attempt",
+        "booking_changed",
+        "send_customer_message",
+        "care_campaign_batch",
+    }
 )
 
 
