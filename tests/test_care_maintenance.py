@@ -44,6 +44,19 @@ def plan(api, session) -> MaintenancePlan:
     return made
 
 
+def _retire(session) -> None:
+    """The supervisor retires the gas plan."""
+    plans.upsert_plan(
+        session,
+        BOSS,
+        code="gas-clean",
+        name="tank cleaning",
+        product_line="gas_wh",
+        interval_months=12,
+        active=False,
+    )
+
+
 def _invited(session) -> list[tuple[int, str]]:
     rows = session.execute(
         select(MaintenanceInvitation.unit_id, MaintenanceInvitation.due_on).order_by(
@@ -117,15 +130,7 @@ def test_past_due_after_the_window_is_listed_for_the_hotline_not_invited(plan, s
 
 def test_a_retired_plan_invites_nobody(plan, session):
     owner(session, bought=Z(2030, 1, 10, 12))
-    plans.upsert_plan(
-        session,
-        BOSS,
-        code="gas-clean",
-        name="tank cleaning",
-        product_line="gas_wh",
-        interval_months=12,
-        active=False,
-    )
+    _retire(session)
     session.commit()
     assert _scan(session, Z(2030, 12, 27, 3)) == 0
 
@@ -219,15 +224,7 @@ def test_an_invitation_no_longer_needed_is_superseded_at_send_time(plan, session
     with time_machine.travel(at, tick=False):
         maintenance.record_due(session, now=at)
         invitations.invite_pending(session)
-        plans.upsert_plan(
-            session,
-            BOSS,
-            code="gas-clean",
-            name="tank cleaning",
-            product_line="gas_wh",
-            interval_months=12,
-            active=False,
-        )
+        _retire(session)
         session.commit()
         message = session.scalars(select(CustomerMessage)).one()
         assert outreach.sending.prepare(session, message.id, at, cfg) is None

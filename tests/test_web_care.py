@@ -4,8 +4,6 @@ lists the units past their maintenance."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,7 +11,7 @@ from dispatch.care import plans
 from dispatch.models import Campaign, OutboxMessage
 from dispatch.platform.actors import Actor
 from tests.care_support import Z, owner
-from tests.web_support import csrf_token, login, set_password
+from tests.web_support import login, post_form, set_password
 
 
 def _signed_in(client, session_factory, redis_conn, settings, name: str):
@@ -30,17 +28,6 @@ def boss(client, api, session_factory, redis_conn, settings):
         redis_conn.delete(key)
 
 
-def _form_key(html: str, action: str) -> str:
-    form = html[html.index(f'action="{action}"') :]
-    return re.search(r'name="form_key" value="([^"]+)"', form).group(1)
-
-
-def _post(client, path: str, data: dict, page: str):
-    html = client.get(page).get_data(as_text=True)
-    body = {"csrf_token": csrf_token(client, page), "form_key": _form_key(html, path), **data}
-    return client.post(path, data=body)
-
-
 def test_a_supervisor_defines_previews_runs_and_pauses_a_campaign(boss, session):
     owner(session, model="GW-40", city="Riverton")
     owner(session, model="EW-50", city="Riverton")
@@ -54,7 +41,7 @@ def test_a_supervisor_defines_previews_runs_and_pauses_a_campaign(boss, session)
         "text_zh": "",
         "batch_size": "100",
     }
-    refused = _post(boss, "/supervise/campaigns", form, "/supervise/campaigns")
+    refused = post_form(boss, "/supervise/campaigns", form, "/supervise/campaigns")
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert 'id="text_zh-error"' in html and "every language" in html  # beside the field
@@ -62,7 +49,7 @@ def test_a_supervisor_defines_previews_runs_and_pauses_a_campaign(boss, session)
     assert 'value="gas_boiler" checked' in html
     assert session.scalar(select(func.count()).select_from(Campaign)) == 0
 
-    saved = _post(
+    saved = post_form(
         boss,
         "/supervise/campaigns",
         {**form, "text_zh": "今晚霜冻，请保持热水器通电。"},
@@ -76,11 +63,11 @@ def test_a_supervisor_defines_previews_runs_and_pauses_a_campaign(boss, session)
 
     campaign_page = saved.headers["Location"]
     cid = int(campaign_page.rsplit("/", 1)[1])
-    ran = _post(boss, f"/supervise/campaigns/{cid}/run", {}, campaign_page)
+    ran = post_form(boss, f"/supervise/campaigns/{cid}/run", {}, campaign_page)
     assert ran.status_code == 303
     assert "running" in boss.get(campaign_page).get_data(as_text=True)
     assert session.scalar(select(func.count()).where(OutboxMessage.job == "care_campaign_batch")) == 1
-    paused = _post(boss, f"/supervise/campaigns/{cid}/pause", {}, campaign_page)
+    paused = post_form(boss, f"/supervise/campaigns/{cid}/pause", {}, campaign_page)
     assert paused.status_code == 303
     assert "Resume campaign" in boss.get(campaign_page).get_data(as_text=True)
 

@@ -109,7 +109,8 @@ def _move(name: str, summary: str, move) -> None:
         return _out(move(db(), actor(), campaign_id))
 
     post.__doc__ = summary  # before `requires`, which adds the roles to it
-    view = blp.response(200, CampaignOut)(writes(requires(Role.SUPERVISOR)(post)))
+    # As the decorators stacked on a method: `requires` outermost, the response schema innermost.
+    view = requires(Role.SUPERVISOR)(writes(blp.response(200, CampaignOut)(post)))
     Move = type(f"Campaign{name.title()}", (MethodView,), {"post": view})
     blp.route(f"/campaigns/<int:campaign_id>/{name}", endpoint=f"campaign_{name}")(Move)
 

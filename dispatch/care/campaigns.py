@@ -289,20 +289,11 @@ def _run(session: Session, actor: Actor, campaign_id: int, expected: CampaignSta
     if state != expected:
         verb = "start" if expected == CampaignState.DRAFT else "resume"
         raise Conflict(f"campaign {campaign.code!r} is {state}; only a {expected} campaign can {verb}")
-    campaign.state = CampaignState.RUNNING.value
     campaign.run_no += 1
     campaign.started_at = campaign.started_at or utcnow()
     _request_batch(session, campaign)
-    trail.record(
-        session,
-        actor,
-        "campaign",
-        campaign.id,
-        "started" if state == CampaignState.DRAFT else "resumed",
-        from_state=state.value,
-        to_state=campaign.state,
-        data={"run_no": campaign.run_no, "cursor": campaign.cursor},
-    )
+    action = "started" if state == CampaignState.DRAFT else "resumed"
+    _move(session, actor, campaign, action, CampaignState.RUNNING, {"cursor": campaign.cursor})
     return campaign
 
 
@@ -311,18 +302,27 @@ def pause(session: Session, actor: Actor, campaign_id: int) -> Campaign:
     campaign = get_campaign(session, campaign_id, for_update=True)
     if campaign.state != CampaignState.RUNNING:
         raise Conflict(f"campaign {campaign.code!r} is {campaign.state}; only a running campaign can pause")
-    campaign.state = CampaignState.PAUSED.value
+    _move(session, actor, campaign, "paused", CampaignState.PAUSED, {"cursor": campaign.cursor})
+    return campaign
+
+
+def _move(
+    session: Session, actor: Actor, campaign: Campaign, action: str, to: CampaignState, data: dict[str, Any]
+) -> None:
+    """Change a campaign's state, audited with where its run stands."""
+    before = campaign.state
+    campaign.state = to.value
+    progress = {"run_no": campaign.run_no, "batches": campaign.batches, "contacted": campaign.contacted}
     trail.record(
         session,
         actor,
         "campaign",
         campaign.id,
-        "paused",
-        from_state=CampaignState.RUNNING.value,
-        to_state=campaign.state,
-        data={"cursor": campaign.cursor, "contacted": campaign.contacted},
+        action,
+        from_state=before,
+        to_state=to.value,
+        data=progress | data,
     )
-    return campaign
 
 
 def _request_batch(session: Session, campaign: Campaign) -> None:
@@ -398,18 +398,8 @@ def run_batch(
     if ids:
         campaign.cursor = ids[-1]
     if len(ids) < campaign.batch_size:
-        campaign.state = CampaignState.FINISHED.value
         campaign.finished_at = now
-        trail.record(
-            session,
-            SYSTEM,
-            "campaign",
-            campaign.id,
-            "finished",
-            from_state=CampaignState.RUNNING.value,
-            to_state=campaign.state,
-            data={"batches": campaign.batches, "contacted": campaign.contacted},
-        )
+        _move(session, SYSTEM, campaign, "finished", CampaignState.FINISHED, {})
     else:
         _request_batch(session, campaign)
     session.flush()
