@@ -183,6 +183,7 @@ def _invite_and_send(session, cfg, at) -> dict[int, CustomerMessage]:
 def test_a_yes_books_one_routed_maintenance_order(plan, session, cfg):
     english = owner(session, bought=Z(2030, 1, 10, 12))
     mandarin = owner(session, bought=Z(2030, 1, 10, 12), language="zh-CN")
+    unsure = owner(session, bought=Z(2030, 1, 10, 12))
     session.commit()
     at = Z(2030, 12, 31, 16)  # 10:00 in Springfield
     sent = _invite_and_send(session, cfg, at)
@@ -198,6 +199,9 @@ def test_a_yes_books_one_routed_maintenance_order(plan, session, cfg):
         session.commit()
         _, chinese = outreach.replies.reply_received(session, phones[mandarin.id], "是", cfg)
         session.commit()
+        unsure_phone = session.get(Customer, unsure.customer_id).phone
+        _, maybe = outreach.replies.reply_received(session, unsure_phone, "maybe after new year?", cfg)
+        session.commit()
     orders = session.scalars(
         select(WorkOrder).where(WorkOrder.kind == "maintenance").order_by(WorkOrder.id)
     ).all()
@@ -208,13 +212,20 @@ def test_a_yes_books_one_routed_maintenance_order(plan, session, cfg):
     assert took and answer is not None and f"order {orders[0].id}" in answer
     assert again and second is not None and "already booked" in second
     assert chinese is not None and "已为您预约保养" in chinese
+    # Not a clear yes: no order, and a person reads it (the hotline's queue).
+    assert maybe is not None and "YES" in maybe
+    asked = outreach.requests.open_requests(session)
+    assert [(r.customer_id, r.kind, r.words) for r in asked] == [
+        (unsure.customer_id, "maintenance_reply", "maybe after new year?")
+    ]
     created = session.scalars(
         select(AuditEvent).where(AuditEvent.entity == "work_order", AuditEvent.action == "create")
     ).all()
     assert len(created) == 2  # audited like any order
-    # A booked cycle is neither invited again nor past due.
+    # A booked cycle is neither invited again nor past due; the unsure owner's unit will be.
     assert maintenance.record_due(session, now=Z(2031, 1, 5)) == 0
-    assert maintenance.past_due(session, now=Z(2031, 3, 1)) == ([], 0)
+    late, total = maintenance.past_due(session, now=Z(2031, 3, 1))
+    assert total == 1 and [(i.unit_id, i.invited) for i in late] == [(unsure.id, True)]
 
 
 def test_an_invitation_no_longer_needed_is_superseded_at_send_time(plan, session, cfg):

@@ -28,6 +28,8 @@ SYSTEM = Actor.system("maintenance")
 # The user named as the creator of the maintenance orders customers book by text (inactive: it
 # can never sign in or hold a token; the audit trail names the customer's reply as the actor).
 BOOKER_NAME = "system-care"
+# The hotline's request for a reply to an invitation that is not a clear yes.
+REPLY_FOR_A_PERSON = "maintenance_reply"
 
 
 def invite_pending(session: Session, *, batch: int = 200) -> int:
@@ -115,6 +117,14 @@ def answer_invitation(session: Session, message: CustomerMessage, reply: str) ->
     """A reply to an invitation: a yes books a routed maintenance order (once per cycle)."""
     language = message.language or "en"
     if not texts.is_yes(reply):
+        # Anything but a clear yes is for a person (the hotline's queue), never guessed at.
+        outreach.requests.add(
+            session,
+            customer_id=message.customer_id,
+            kind=REPLY_FOR_A_PERSON,
+            message_id=message.id,
+            words=reply,
+        )
         return texts.not_understood(language)
     invitation = session.get(
         MaintenanceInvitation,
