@@ -27,7 +27,7 @@ def people(api, session_factory, redis_conn, settings):
 def test_the_desk_lists_units_past_due_and_a_supervisor_previews_and_runs_a_campaign(
     people,
     session,
-    open_page,
+    open_page,  # noqa: F811
     server,  # noqa: F811
 ):
     plans.upsert_plan(
