@@ -9,3 +9,8 @@ line below.
 """
 
 from __future__ import annotations
+
+from dispatch import reminders
+
+# Each module here registers its purposes at import.
+PURPOSE_MODULES = (reminders,)
