@@ -67,6 +67,7 @@ def init_api(app: Flask) -> DispatchApi:
     from dispatch.api import (
         callbacks,
         complaints,
+        contacts,
         customers,
         health,
         ledger,
@@ -82,6 +83,7 @@ def init_api(app: Flask) -> DispatchApi:
         health,
         sales,
         customers,
+        contacts,
         work_orders,
         reference,
         webhooks,

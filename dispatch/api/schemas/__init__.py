@@ -14,6 +14,12 @@ from dispatch.api.schemas.common import (
     WindowIn,
     WindowOut,
 )
+from dispatch.api.schemas.contacts import (
+    ContactLineOut,
+    ContactQuery,
+    PersonRequestDoneIn,
+    PersonRequestOut,
+)
 from dispatch.api.schemas.customers import (
     CustomerCardOut,
     CustomerListOut,
@@ -119,6 +125,10 @@ from dispatch.api.schemas.work_orders import (
 )
 
 __all__ = [
+    "ContactLineOut",
+    "ContactQuery",
+    "PersonRequestDoneIn",
+    "PersonRequestOut",
     "AgentOut",
     "AnswerOut",
     "AppealDecisionIn",
