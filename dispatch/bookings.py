@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dispatch import reminders
 from dispatch.models import WorkOrder
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,10 @@ log = logging.getLogger(__name__)
 # the newer booking, and a handler that would announce this one should do nothing.
 Handler = Callable[[Session, WorkOrder, int, str, dict[str, Any]], None]
 
-HANDLERS: list[Handler] = []
+HANDLERS: list[Handler] = [
+    # The customer's confirmation and day-before reminder (dispatch/reminders).
+    reminders.booking_changed,
+]
 
 
 def booking_changed(

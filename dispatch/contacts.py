@@ -10,4 +10,8 @@ line below.
 
 from __future__ import annotations
 
-from dispatch.care import campaigns, invitations  # noqa: F401 - maintenance invitations, campaigns
+from dispatch import reminders
+from dispatch.care import campaigns, invitations
+
+# Each module here registers its purposes at import.
+PURPOSE_MODULES = (reminders, campaigns, invitations)

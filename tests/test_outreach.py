@@ -23,6 +23,7 @@ from dispatch.models import (
     PersonRequest,
 )
 from dispatch.platform.actors import Actor
+from dispatch.platform.config import ConfigError, load_settings
 from dispatch.telephony import conversation
 
 ACTOR = Actor.system("test")
@@ -244,3 +245,17 @@ def test_the_history_shows_local_times(session, cfg, customer):
     (line,) = outreach.contact_history(session, customer)
     assert line.local_at.tzinfo == CHICAGO and line.kind == "queued"
     assert MessageStatus(line.status) == MessageStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("CONTACT_CAP_PERIOD", "year", "CONTACT_CAP_PERIOD must be 'day', 'week' or 'month'"),
+        ("CONTACT_QUIET_HOURS_START", "25:00", "CONTACT_QUIET_HOURS_START must be a local time HH:MM"),
+        ("CUSTOMER_REMINDER_LOCAL_TIME", "10", "CUSTOMER_REMINDER_LOCAL_TIME must be a local time HH:MM"),
+        ("CONTACT_PROACTIVE_CAP", -1, "CONTACT_PROACTIVE_CAP may not be negative"),
+    ],
+)
+def test_contact_settings_that_cannot_work_are_refused_at_start(key, value, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings({key: value}, webhooks=False)

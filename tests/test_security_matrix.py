@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from dispatch import auth
+from dispatch import auth, outreach
 from dispatch.audit import callbacks, ledger
 from dispatch.care import campaigns
 from dispatch.models import Callback, Complaint, Coverage, Fine, LedgerEntry, User
@@ -63,7 +63,10 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
     ("DELETE", "/api/v1/coverage/<int:coverage_id>"): frozenset({"admin"}),
     ("GET", "/api/v1/customers"): HQ,
     ("GET", "/api/v1/customers/<int:customer_id>"): HQ,
+    ("GET", "/api/v1/customers/<int:customer_id>/contacts"): frozenset({"agent", "callback", "supervisor"}),
     ("GET", "/api/v1/health"): PUBLIC,
+    ("GET", "/api/v1/hotline/requests"): frozenset({"agent", "supervisor"}),
+    ("POST", "/api/v1/hotline/requests/<int:request_id>/done"): frozenset({"agent", "supervisor"}),
     ("GET", "/api/v1/installers"): HQ | {"provider"},
     ("POST", "/api/v1/installers"): frozenset({"admin"}),
     ("GET", "/api/v1/ledger/appeals"): CHECKERS,
@@ -177,6 +180,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "product_line": "gas_wh",
     },
     ("DELETE", "/api/v1/coverage/<int:coverage_id>"): lambda w: None,
+    ("POST", "/api/v1/hotline/requests/<int:request_id>/done"): lambda w: {"note": "called back"},
     ("POST", "/api/v1/installers"): lambda w: {"code": "NP-01", "name": "New Fitter", "provider": OWN},
     ("POST", "/api/v1/ledger/appeals/<int:appeal_id>/decision"): lambda w: {
         "decision": "uphold",
@@ -334,6 +338,10 @@ def world(api, session_factory) -> World:
             cities=[],
             texts={"en": "Frost.", "zh-CN": "霜冻。"},
         )
+        # The customer asked for another time (a reply word): a request in the hotline's queue.
+        request = outreach.requests.add(
+            session, customer_id=own["customer_id"], kind="reschedule", work_order_id=own_order["id"]
+        )
         session.commit()
         ids = {
             "order_id": own_order["id"],
@@ -347,6 +355,7 @@ def world(api, session_factory) -> World:
             "fine_id": fine.id,
             "appeal_id": appeal.id,
             "entry_id": entry.id,
+            "request_id": request.id,
             "month": "2020-01",  # long over: a supervisor may close it
             "provider_code": OWN,
             "installer_code": "SH-01",

@@ -31,6 +31,7 @@ class OpenRequest:
     appointment_start: datetime | None  # the booked time now, local to the order's city
     appointment_end: datetime | None
     done_at: datetime | None
+    timezone: str  # the order's city (else the customer's): the times to show
 
 
 def _local(value: datetime | None, tz: str) -> datetime | None:
@@ -51,6 +52,7 @@ def _view(row: PersonRequest, order: WorkOrder | None) -> OpenRequest:
         appointment_start=_local(order.appointment_start, tz) if order is not None else None,
         appointment_end=_local(order.appointment_end, tz) if order is not None else None,
         done_at=row.done_at,
+        timezone=tz,
     )
 
 

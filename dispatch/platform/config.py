@@ -258,6 +258,23 @@ def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
     if webhooks and backend == "simulator" and not settings.get("TWILIO_AUTH_TOKEN"):
         check_signing_secret(settings)  # (a Twilio auth token, when set, is the signing key)
     check_ledger(settings)
+    check_contact_policy(settings)
+
+
+def check_contact_policy(settings: dict[str, Any]) -> None:
+    """Refuse contact-policy settings that cannot work, naming the setting."""
+    import re
+
+    for key in ("CONTACT_QUIET_HOURS_START", "CONTACT_QUIET_HOURS_END", "CUSTOMER_REMINDER_LOCAL_TIME"):
+        value = str(settings[key])
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ConfigError(f"{key} must be a local time HH:MM (00:00 to 23:59), not {value!r}")
+    if settings["CONTACT_CAP_PERIOD"] not in ("day", "week", "month"):
+        raise ConfigError(
+            f"CONTACT_CAP_PERIOD must be 'day', 'week' or 'month', not {settings['CONTACT_CAP_PERIOD']!r}"
+        )
+    if int(settings["CONTACT_PROACTIVE_CAP"]) < 0:
+        raise ConfigError("CONTACT_PROACTIVE_CAP may not be negative")
 
 
 def bonus_table(value: Any) -> dict[str, int]:

@@ -104,6 +104,23 @@ CHANNELS = {"voice": "Robot call", "sms": "Text message", "human": "Agent call"}
 
 LANGUAGES = {"en": "English", "zh-CN": "Mandarin (中文)"}
 
+# Messages to customers (dispatch/outreach): what happened to each, why a customer waits for a call.
+CONTACTS = {
+    "queued": "Planned",
+    "sent": "Sent",
+    "held": "Held (quiet hours)",
+    "skipped": "Not sent",
+    "capped": "Not sent (too many this period)",
+    "superseded": "No longer needed",
+    "uncertain": "May have been sent",
+    "failed": "Refused by the network",
+    "reply": "Customer replied",
+    "opted_out": "Opted out",
+    "opted_in": "Opted back in",
+}
+PURPOSES = {"booking_confirmation": "booking confirmation", "booking_reminder": "day-before reminder"}
+REQUESTS = {"reschedule": "Asks for another time", "check_text": "Check whether our text arrived"}
+
 
 def answers_for(claim: str) -> list[tuple[str, str]]:
     """The answers (value, words) to offer for a claim, keyed 1, 2, 3 in this order."""

@@ -23,6 +23,12 @@ from dispatch.api.schemas.common import (
     WindowIn,
     WindowOut,
 )
+from dispatch.api.schemas.contacts import (
+    ContactLineOut,
+    ContactQuery,
+    PersonRequestDoneIn,
+    PersonRequestOut,
+)
 from dispatch.api.schemas.customers import (
     CustomerCardOut,
     CustomerListOut,
@@ -135,6 +141,10 @@ __all__ = [
     "PastDueOut",
     "PastDuePageOut",
     "PreviewOut",
+    "ContactLineOut",
+    "ContactQuery",
+    "PersonRequestDoneIn",
+    "PersonRequestOut",
     "AgentOut",
     "AnswerOut",
     "AppealDecisionIn",
