@@ -21,6 +21,7 @@ from dispatch.models import (
     WorkOrder,
 )
 from dispatch.platform.actors import Actor
+from dispatch.platform.config import ConfigError, load_settings
 from tests.care_support import Z, done_visit, owner
 
 BOSS = Actor.system("test")
@@ -241,3 +242,13 @@ def test_an_invitation_no_longer_needed_is_superseded_at_send_time(plan, session
         assert outreach.sending.prepare(session, message.id, at, cfg) is None
         session.commit()
     assert message.status == "superseded" and "retired" in (message.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("CARE_SCAN_CRON", "every day at three"), ("CARE_SCAN_CRON", "61 3 * * *"), ("CARE_INVITE_BATCH", 0)],
+)
+def test_a_schedule_rq_cron_could_not_read_stops_start_up_naming_the_setting(key, value):
+    with pytest.raises(ConfigError, match=key):
+        load_settings({key: value}, webhooks=False)
+    assert load_settings({"CARE_SCAN_CRON": "0 4 * * 1-5"}, webhooks=False)["CARE_SCAN_CRON"] == "0 4 * * 1-5"

@@ -259,6 +259,19 @@ def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
         check_signing_secret(settings)  # (a Twilio auth token, when set, is the signing key)
     check_ledger(settings)
     check_contact_policy(settings)
+    check_care(settings)
+
+
+def check_care(settings: dict[str, Any]) -> None:
+    """Refuse a maintenance schedule `rq cron` could not read, naming the setting."""
+    from croniter import croniter  # type: ignore[import-untyped]  # stubs are a separate package
+
+    if not croniter.is_valid(str(settings["CARE_SCAN_CRON"])):
+        raise ConfigError(
+            f"CARE_SCAN_CRON must be a cron expression (e.g. '15 3 * * *'), not {settings['CARE_SCAN_CRON']!r}"
+        )
+    if int(settings["CARE_INVITE_BATCH"]) < 1:
+        raise ConfigError("CARE_INVITE_BATCH must be at least 1")
 
 
 def check_contact_policy(settings: dict[str, Any]) -> None:
