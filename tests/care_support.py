@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from dispatch.care import plans
 from dispatch.models import (
     City,
     Customer,
@@ -19,6 +20,7 @@ from dispatch.models import (
     Visit,
     WorkOrder,
 )
+from dispatch.platform.actors import Actor
 
 _numbers = itertools.count(1)
 
@@ -98,3 +100,15 @@ def opt_out(session, unit: Unit) -> None:
     """The unit's owner said STOP."""
     session.add(OptOut(phone=session.get(Customer, unit.customer_id).phone, source="test"))
     session.flush()
+
+
+def gas_plan(session, **kw):
+    """Gas water heaters' tank cleaning, every 12 months (the plans' defaults otherwise)."""
+    values = {
+        "code": "gas-clean",
+        "name": "tank cleaning",
+        "product_line": "gas_wh",
+        "interval_months": 12,
+        **kw,
+    }
+    return plans.upsert_plan(session, Actor.system("test"), **values)

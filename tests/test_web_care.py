@@ -7,10 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.care import plans
 from dispatch.models import Campaign, OutboxMessage
-from dispatch.platform.actors import Actor
-from tests.care_support import Z, owner
+from tests.care_support import Z, gas_plan, owner
 from tests.web_support import login, post_form, set_password
 
 
@@ -75,14 +73,7 @@ def test_a_supervisor_defines_previews_runs_and_pauses_a_campaign(boss, session)
 def test_the_hotline_desk_lists_units_past_their_maintenance(
     client, api, session, session_factory, redis_conn, settings
 ):
-    plans.upsert_plan(
-        session,
-        Actor.system("test"),
-        code="gas-clean",
-        name="tank cleaning",
-        product_line="gas_wh",
-        interval_months=12,
-    )
+    gas_plan(session)
     late = owner(session, bought=Z(2020, 1, 10, 12), name="Late Larry")
     session.commit()
     desk = _signed_in(client, session_factory, redis_conn, settings, "demo-agent")

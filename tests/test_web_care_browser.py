@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.care import plans
-from dispatch.platform.actors import Actor
-from tests.care_support import Z, owner
+from tests.care_support import Z, gas_plan, owner
 from tests.test_web_browser import browser, expect, open_page, server, shoot, sign_in  # noqa: F401
 from tests.web_support import set_password
 
@@ -30,14 +28,7 @@ def test_the_desk_lists_units_past_due_and_a_supervisor_previews_and_runs_a_camp
     open_page,  # noqa: F811
     server,  # noqa: F811
 ):
-    plans.upsert_plan(
-        session,
-        Actor.system("test"),
-        code="gas-clean",
-        name="tank cleaning",
-        product_line="gas_wh",
-        interval_months=12,
-    )
+    gas_plan(session)
     owner(session, bought=Z(2020, 1, 10, 12), name="Late Larry", city="Riverton")
     owner(session, model="EW-50", city="Riverton")
     session.commit()
