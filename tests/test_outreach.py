@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from dispatch import outreach
 from dispatch.audit import callbacks
+from dispatch.customers.erasure import erase_customer
 from dispatch.models import (
     City,
     ContactConsent,
@@ -238,6 +239,12 @@ def test_the_sweep_requests_lost_jobs_again_and_hands_a_half_sent_text_to_a_pers
     assert keys[-1] == f"message:{lost.id}:2"
     # The uncertain one is never prepared again.
     assert prepare(session, stuck.id, local(2026, 3, 2, 12), cfg) is None
+    # Should the gateway's answer come after all (a slow Twilio, not a dead worker), it is sent
+    # and the person's check is closed.
+    outreach.sending.sent(session, stuck.id, "SMlate")
+    session.commit()
+    assert session.get(CustomerMessage, stuck.id).status == "sent"
+    assert outreach.requests.open_requests(session) == []
 
 
 def test_the_history_shows_local_times(session, cfg, customer):
@@ -259,3 +266,31 @@ def test_the_history_shows_local_times(session, cfg, customer):
 def test_contact_settings_that_cannot_work_are_refused_at_start(key, value, named):
     with pytest.raises(ConfigError, match=named):
         load_settings({key: value}, webhooks=False)
+
+
+def test_an_erasure_keeps_what_happened_and_why_but_not_the_number_the_text_or_the_words(
+    session, cfg, customer
+):
+    message = queue(session, customer, "q", purpose="test_question", at=local(2026, 3, 2, 11))
+    assert prepare(session, message.id, local(2026, 3, 2, 11), cfg) is not None
+    with time_machine.travel(local(2026, 3, 2, 11, 1), tick=False):
+        outreach.sending.sent(session, message.id, "SMq")
+        conversation.text_received(session, PHONE, "call me at 555 0123 please", cfg)
+        outreach.requests.add(session, customer_id=customer, kind="reschedule", words="call me at 555 0123")
+        conversation.text_received(session, PHONE, "STOP", cfg, message_sid="SMstop")
+        session.commit()
+    erase_customer(session, ACTOR, customer, reason="request REQ-1", settings=cfg)
+    session.commit()
+    sent = session.get(CustomerMessage, message.id)
+    assert (sent.status, sent.to_number, sent.body) == ("sent", None, None)
+    (evidence,) = session.scalars(select(ContactConsent)).all()
+    assert (evidence.phone, evidence.words, evidence.keyword, evidence.message_sid) == (
+        None,
+        None,
+        "STOP",
+        "SMstop",
+    )
+    assert outreach.consent.is_opted_out(session, PHONE, cfg)  # the refusal still holds, as a digest
+    kinds = {(line.kind, line.reason) for line in outreach.contact_history(session, customer)}
+    assert ("reply", None) in kinds and ("sent", None) in kinds
+    assert [r.words for r in session.scalars(select(PersonRequest))] == [None]

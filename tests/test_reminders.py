@@ -33,8 +33,8 @@ def run_jobs(session, cfg) -> list[tuple[str, str]]:
     """Do what the worker would with the due outbox rows: tell each booking version, then send
     each due message (the gateway's part is the e2e test's); returns (status, body or reason)."""
     done: list[tuple[str, str]] = []
-    now = datetime.now(UTC)
     while True:
+        now = datetime.now(UTC)
         session.expire_all()
         rows = session.scalars(
             select(OutboxMessage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -98,9 +99,8 @@ def queue(
     message = session.get(CustomerMessage, row.id)
     assert message is not None
     request_send(session, message, due)
-    event(
-        session, message, ContactEventKind.QUEUED, f"{purpose}, for {due.isoformat(timespec='minutes')}", now
-    )
+    local = due.astimezone(ZoneInfo(message.customer.city.timezone))
+    event(session, message, ContactEventKind.QUEUED, f"due {local:%Y-%m-%d %H:%M} local", now)
     session.flush()
     trail.record(
         session,

@@ -90,6 +90,24 @@ def add(
     return row
 
 
+def close_checks(session: Session, message_id: int, note: str) -> int:
+    """The open "check_text" requests of a message that turned out sent: done, by the system."""
+    rows = list(
+        session.scalars(
+            select(PersonRequest).where(
+                PersonRequest.message_id == message_id,
+                PersonRequest.kind == "check_text",
+                PersonRequest.done_at.is_(None),
+            )
+        )
+    )
+    for row in rows:
+        row.done_at = utcnow()
+        row.done_note = note[:300]
+    session.flush()
+    return len(rows)
+
+
 def mark_done(session: Session, actor: Actor, request_id: int, note: str | None = None) -> OpenRequest:
     """A person dealt with the request (once: a second time is a conflict)."""
     row = session.get(PersonRequest, request_id, with_for_update={"of": PersonRequest})

@@ -142,6 +142,9 @@ def sent(session: Session, message_id: int, provider_sid: str) -> None:
     if message is None or message.status == MessageStatus.SENT:
         return
     now = utcnow()
+    if message.status == MessageStatus.UNCERTAIN:
+        # The gateway's answer came after the sweep gave the message up: it was sent after all.
+        requests.close_checks(session, message.id, f"sent after all ({provider_sid})")
     message.provider_sid = provider_sid
     message.sent_at = now
     message.awaits_reply = replies.takes_replies(message.purpose)
