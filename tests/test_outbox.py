@@ -93,7 +93,12 @@ def test_a_job_lost_with_redis_is_handed_over_again_and_runs_once(api, session, 
             return session.get(WorkOrder, order_id).reminded_for is not None
 
         wait_until(reminded, timeout=60, what="the lost reminder to be handed over again and run")
-        wait_until(lambda: all(r.completed_at for r in _rows(session)), what="the row to be completed")
+        # Every row due by now (the customer's confirmation, requested by the booking's job, may be
+        # held for quiet hours: its next request is for later).
+        wait_until(
+            lambda: all(r.completed_at for r in _rows(session) if r.available_at <= utcnow()),
+            what="the rows to be completed",
+        )
         (row,) = [r for r in _rows(session) if r.job == "remind_provider"]
         assert row.deliveries == 2
         events = session.scalar(
