@@ -201,6 +201,10 @@ def session_actor(session: Session, user_id: int, stamp: str) -> Actor | None:
     """The actor of a page session, checked on every request: None once the user or its provider
     is deactivated, or the password was changed since the session began."""
     row = session.connection().execute(_SESSION_USER, {"user_id": user_id}).first()
-    if row is None or not row.password_hash or not secrets.compare_digest(password_stamp(row.password_hash), stamp):
+    if (
+        row is None
+        or not row.password_hash
+        or not secrets.compare_digest(password_stamp(row.password_hash), stamp)
+    ):
         return None
     return Actor(user_id=row.id, role=row.role, provider_id=row.provider_id, name=row.name)

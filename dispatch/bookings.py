@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dispatch import notices
+from dispatch import notices, reminders
 from dispatch.models import WorkOrder
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ Handler = Callable[[Session, WorkOrder, int, str, dict[str, Any]], None]
 HANDLERS: list[Handler] = [
     # The provider: told at once, and again ahead of the visit (notices/planning.py).
     notices.on_booking_changed,
+    # The customer's confirmation and day-before reminder (dispatch/reminders).
+    reminders.booking_changed,
 ]
 
 

@@ -121,9 +121,7 @@ def user_activate(name: str) -> None:
 
 @user.command("password")
 @click.argument("name")
-@click.option(
-    "--stdin", "from_stdin", is_flag=True, help="Read the new password from standard input instead"
-)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the new password from standard input instead")
 def user_password(name: str, from_stdin: bool) -> None:
     """Set the password a user logs in to the pages with: a new random one, printed once, or one
     read from standard input (--stdin). The user's page sessions end at once."""

@@ -53,7 +53,8 @@ def demo_logins(database_url: str, tokens_file: Path) -> dict[str, tuple[str, st
         lines = tokens_file.read_text().splitlines()
         if lines and lines[0] == header:
             kept = {
-                parts[0]: parts[1:] for parts in (line.split("\t") for line in lines if line.startswith("demo-"))
+                parts[0]: parts[1:]
+                for parts in (line.split("\t") for line in lines if line.startswith("demo-"))
             }
     if kept and all(len(values) >= 2 for values in kept.values()):
         return {name: (values[0], values[1]) for name, values in kept.items()}

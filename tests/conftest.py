@@ -99,7 +99,10 @@ def _clean_tables(engine):
         # audit_events and ledger_entries refuse TRUNCATE (migrations 0003, 0008); as their owner,
         # switch the triggers off for this transaction only (ALTER TABLE is transactional), then
         # back on to fire ALWAYS.
-        guarded = (("audit_events", "audit_events_no_truncate"), ("ledger_entries", "ledger_entries_no_truncate"))
+        guarded = (
+            ("audit_events", "audit_events_no_truncate"),
+            ("ledger_entries", "ledger_entries_no_truncate"),
+        )
         for table, trigger in guarded:
             conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

@@ -27,6 +27,7 @@ PERIODIC = {
     "dispatch.jobs.tasks.sweep_callbacks",
     "dispatch.jobs.tasks.plan_status_checks",
     "dispatch.jobs.tasks.log_audit_anchor",
+    "dispatch.jobs.outreach.sweep_customer_messages",
 }
 
 

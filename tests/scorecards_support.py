@@ -80,7 +80,10 @@ def _close(api: Api, order_id: int, provider: str, installer: int, reason: str |
 
 def mixed_day(api: Api, session_factory) -> Day:
     """Run the day (call it inside time_machine.travel(NOON, tick=True))."""
-    orders = [api.sale(phone=f"+1 217 555 02{n:02d}", name=f"Customer {n}")["work_orders"][0]["id"] for n in range(5)]
+    orders = [
+        api.sale(phone=f"+1 217 555 02{n:02d}", name=f"Customer {n}")["work_orders"][0]["id"]
+        for n in range(5)
+    ]
     o1, o2, o3, o4, o5 = orders
     bay = api.sale(city="Bayview", phone="+1 415 555 0230")["work_orders"][0]
     assert bay["state"] == "unassigned"

@@ -120,8 +120,14 @@ def test_not_reached_reasons(api, session_factory, cfg):
             callbacks.not_reached(
                 session, me, cb_id, reason="call_later", call_at=utcnow() + timedelta(days=30), settings=cfg
             )
-        later = (utcnow() + timedelta(days=1)).astimezone(chicago).replace(hour=15, minute=0, second=0, microsecond=0)
-        cb = callbacks.not_reached(session, me, cb_id, reason="call_later", call_at=later, note="after work", settings=cfg)
+        later = (
+            (utcnow() + timedelta(days=1))
+            .astimezone(chicago)
+            .replace(hour=15, minute=0, second=0, microsecond=0)
+        )
+        cb = callbacks.not_reached(
+            session, me, cb_id, reason="call_later", call_at=later, note="after work", settings=cfg
+        )
         session.commit()
         assert (cb.state, cb.human_attempts, cb.due_at, cb.lease_holder_id) == ("human_queue", 0, later, None)
         event = trail.history(session, "callback", cb_id)[-2]
@@ -135,13 +141,19 @@ def test_not_reached_reasons(api, session_factory, cfg):
             cb = callbacks.not_reached(session, me, cb_id, reason=reason, settings=cfg)
             session.commit()
             assert cb.human_attempts == n
-            session.execute(update(Callback).where(Callback.id == cb_id, Callback.state == "human_queue").values(due_at=utcnow()))
+            session.execute(
+                update(Callback)
+                .where(Callback.id == cb_id, Callback.state == "human_queue")
+                .values(due_at=utcnow())
+            )
             session.commit()
         assert (cb.state, cb.verdict) == ("resolved", "unreachable")  # confirms nothing
         reasons = [
             a.status_history[-1]["reason"]
             for a in session.scalars(
-                select(ContactAttempt).where(ContactAttempt.callback_id == cb_id, ContactAttempt.channel == "human")
+                select(ContactAttempt).where(
+                    ContactAttempt.callback_id == cb_id, ContactAttempt.channel == "human"
+                )
             )
         ]
         assert reasons == ["call_later", "wrong_number", "no_answer", "no_answer"]

@@ -96,12 +96,20 @@ def test_a_fines_life_through_the_api_nets_to_zero(api, day, session_factory):
         assert again.status_code == 409
 
         appealed = api.post(
-            f"/api/v1/ledger/fines/{fine['id']}/appeal", "provider:SPR-HEAT", {"statement": "Our installer rang twice."}
+            f"/api/v1/ledger/fines/{fine['id']}/appeal",
+            "provider:SPR-HEAT",
+            {"statement": "Our installer rang twice."},
         )
         assert appealed.status_code == 201, appealed.get_json()
         appeal = appealed.get_json()
-        assert (appeal["status"], appeal["fine_id"], appeal["statement"]) == ("open", fine["id"], "Our installer rang twice.")
-        second = api.post(f"/api/v1/ledger/fines/{fine['id']}/appeal", "provider:SPR-HEAT", {"statement": "again"})
+        assert (appeal["status"], appeal["fine_id"], appeal["statement"]) == (
+            "open",
+            fine["id"],
+            "Our installer rang twice.",
+        )
+        second = api.post(
+            f"/api/v1/ledger/fines/{fine['id']}/appeal", "provider:SPR-HEAT", {"statement": "again"}
+        )
         assert second.status_code == 409
         judge = f"/api/v1/ledger/appeals/{appeal['id']}/decision"
         assert api.post(judge, "provider:SPR-HEAT", {"decision": "uphold", "reason": "x"}).status_code == 403
@@ -117,28 +125,42 @@ def test_a_fines_life_through_the_api_nets_to_zero(api, day, session_factory):
         fined["id"],
         appeal["id"],
     )
-    assert api.get(f"/api/v1/ledger/entries/{fined['id']}", "supervisor").get_json()["reversed_by_id"] == reversal["id"]
+    assert (
+        api.get(f"/api/v1/ledger/entries/{fined['id']}", "supervisor").get_json()["reversed_by_id"]
+        == reversal["id"]
+    )
     # The provider's March statement: -2,000.00 + 2,000.00 = 0.00.
     statement = api.get(f"/api/v1/ledger/statements/providers/SPR-HEAT/{MONTH}", "provider:SPR-HEAT")
     assert statement.status_code == 200
     st = statement.get_json()
     assert [e["amount_minor"] for e in st["entries"]] == [-200000, 200000]
     assert st["totals"] == [
-        {"currency": "CNY", "entries": 2, "bonus": 0, "fine": -200000, "reversal": 200000, "net": 0, "net_amount": "0.00"}
+        {
+            "currency": "CNY",
+            "entries": 2,
+            "bonus": 0,
+            "fine": -200000,
+            "reversal": 200000,
+            "net": 0,
+            "net_amount": "0.00",
+        }
     ]
     assert (st["from"], st["to"], st["closed"]) == ("2031-03-01", "2031-03-31", False)
     csv = api.get(f"/api/v1/ledger/statements/providers/SPR-HEAT/{MONTH}.csv", "provider:SPR-HEAT")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     lines = csv.get_data(as_text=True).splitlines()
-    assert lines[0] == "party,code,month,entry_id,entry_date,kind,amount_minor,amount,currency,work_order_id,callback_id,fine_id,appeal_id,reverses_id,memo"
+    assert (
+        lines[0]
+        == "party,code,month,entry_id,entry_date,kind,amount_minor,amount,currency,work_order_id,callback_id,fine_id,appeal_id,reverses_id,memo"
+    )
     assert [line.split(",")[6] for line in lines[1:]] == ["-200000", "200000", "0"]
     assert lines[-1].startswith("provider,SPR-HEAT,2031-03,total,,net,0,0.00,CNY")
     # Every step is in the audit trail, without the words of the reason or the statement.
     with session_factory() as session:
         events = session.execute(
-            select(AuditEvent.entity, AuditEvent.action, AuditEvent.data).where(
-                AuditEvent.entity.in_(("ledger_fine", "ledger_appeal", "ledger_entry"))
-            ).order_by(AuditEvent.seq)
+            select(AuditEvent.entity, AuditEvent.action, AuditEvent.data)
+            .where(AuditEvent.entity.in_(("ledger_fine", "ledger_appeal", "ledger_entry")))
+            .order_by(AuditEvent.seq)
         ).all()
     assert [(e, a) for e, a, _ in events if e != "ledger_entry" or a == "posted"][-6:] == [
         ("ledger_fine", "proposed"),
@@ -156,7 +178,9 @@ def test_a_verified_very_satisfied_job_pays_its_installer_the_product_lines_bonu
     # o1 (electric water heater, Ana SH-01): confirmed and very satisfied -> 15.00 (the electric_wh
     # rate set above). o2 was only "satisfied", o4 not a completion: nothing for Ben.
     entries = api.get("/api/v1/ledger/entries?kind=bonus", "supervisor").get_json()["items"]
-    assert [(e["installer"]["code"], e["amount_minor"], e["work_order_id"]) for e in entries] == [("SH-01", 1500, day.o1)]
+    assert [(e["installer"]["code"], e["amount_minor"], e["work_order_id"]) for e in entries] == [
+        ("SH-01", 1500, day.o1)
+    ]
     ana = api.get(f"/api/v1/ledger/statements/installers/SH-01/{MONTH}", "provider:SPR-HEAT").get_json()
     assert ana["party"] == "installer" and ana["provider"]["code"] == "SPR-HEAT"
     assert ana["totals"][0]["net"] == 1500 and ana["totals"][0]["net_amount"] == "15.00"
@@ -251,7 +275,10 @@ def test_the_database_refuses_to_change_or_remove_an_entry(api, day, database_ur
     # The application role has no UPDATE or DELETE on it at all.
     with psycopg.connect(_conninfo(database_url), autocommit=True) as conn:
         conn.execute(f"SET ROLE {APP_ROLE}")
-        for sql in (f"UPDATE ledger_entries SET memo = 'x' WHERE id = {entry_id}", f"DELETE FROM ledger_entries WHERE id = {entry_id}"):
+        for sql in (
+            f"UPDATE ledger_entries SET memo = 'x' WHERE id = {entry_id}",
+            f"DELETE FROM ledger_entries WHERE id = {entry_id}",
+        ):
             with pytest.raises(errors.InsufficientPrivilege) as refused:
                 with conn.transaction():
                     conn.execute(sql)
@@ -259,7 +286,9 @@ def test_the_database_refuses_to_change_or_remove_an_entry(api, day, database_ur
         conn.execute("RESET ROLE")
     # Nor can the API: an entry has no PUT, PATCH or DELETE.
     for method in ("put", "patch", "delete"):
-        response = getattr(api.client, method)(f"/api/v1/ledger/entries/{entry_id}", headers=api.headers("supervisor"))
+        response = getattr(api.client, method)(
+            f"/api/v1/ledger/entries/{entry_id}", headers=api.headers("supervisor")
+        )
         assert response.status_code == 405
 
 
@@ -315,15 +344,24 @@ def test_a_closed_month_takes_no_entry_and_stays_closed(api, day, session_factor
         # April is open: a correction made now is dated in April and reverses the March bonus.
         bonus = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "bonus")).one()
         fix = ledger.reverse_entry(
-            session, supervisor, bonus.id, "TICKET-42", now=datetime(2031, 4, 2, 3, 0, tzinfo=UTC), settings=api.client.application.config
+            session,
+            supervisor,
+            bonus.id,
+            "TICKET-42",
+            now=datetime(2031, 4, 2, 3, 0, tzinfo=UTC),
+            settings=api.client.application.config,
         )
         session.commit()
         assert (fix.entry_date, fix.amount_minor, fix.reverses_id) == (date(2031, 4, 2), -1500, bonus.id)
         with pytest.raises(Conflict, match="posted already"):
-            ledger.reverse_entry(session, supervisor, bonus.id, "TICKET-43", settings=api.client.application.config)
+            ledger.reverse_entry(
+                session, supervisor, bonus.id, "TICKET-43", settings=api.client.application.config
+            )
         session.rollback()
         with pytest.raises(Conflict, match="is a reversal"):
-            ledger.reverse_entry(session, supervisor, fix.id, "TICKET-44", settings=api.client.application.config)
+            ledger.reverse_entry(
+                session, supervisor, fix.id, "TICKET-44", settings=api.client.application.config
+            )
         session.rollback()
         month = session.scalars(select(LedgerMonth).where(LedgerMonth.month == MONTH)).one()
         assert month.close_note == "March payroll run"
@@ -368,10 +406,20 @@ def test_statement_totals_are_the_sums_of_their_entries(api, session_factory):
     # 1000 + 1500 - 1500 + 2500 = 3500: bonus 5000, reversal -1500.
     assert amounts == [1000, 1500, -1500, 2500]
     assert june["totals"] == [
-        {"currency": "CNY", "entries": 4, "bonus": 5000, "fine": 0, "reversal": -1500, "net": 3500, "net_amount": "35.00"}
+        {
+            "currency": "CNY",
+            "entries": 4,
+            "bonus": 5000,
+            "fine": 0,
+            "reversal": -1500,
+            "net": 3500,
+            "net_amount": "35.00",
+        }
     ]
     assert sum(amounts) == june["totals"][0]["net"]
-    csv = api.get("/api/v1/ledger/statements/installers/SH-01/2031-06.csv", "supervisor").get_data(as_text=True)
+    csv = api.get("/api/v1/ledger/statements/installers/SH-01/2031-06.csv", "supervisor").get_data(
+        as_text=True
+    )
     assert csv.splitlines()[-1].startswith("installer,SH-01,2031-06,total,,net,3500,35.00,CNY")
 
 
@@ -379,7 +427,12 @@ def test_an_appeal_after_the_window_or_of_a_voided_fine_is_refused(api, app, ses
     orders = []
     for n in range(2):
         order = api.sale(phone=f"+1 217 555 05{n:02d}")["work_orders"][0]
-        assert api.close(order["id"], "SPR-HEAT", 1, outcome="not_completed", reason="customer_not_home").status_code == 200
+        assert (
+            api.close(
+                order["id"], "SPR-HEAT", 1, outcome="not_completed", reason="customer_not_home"
+            ).status_code
+            == 200
+        )
         _contradict(session_factory, order["id"], app.config)
         orders.append(order["id"])
     with session_factory() as session:
@@ -387,8 +440,18 @@ def test_an_appeal_after_the_window_or_of_a_voided_fine_is_refused(api, app, ses
         provider = _actor(session, "demo-provider-SPR-HEAT")
         fines = session.scalars(select(Fine).where(Fine.work_order_id.in_(orders)).order_by(Fine.id)).all()
         posted_at = datetime(2031, 8, 1, 2, 0, tzinfo=UTC)
-        ledger.decide_fine(session, supervisor, fines[0].id, "post", "proved", now=posted_at, settings=app.config)
-        ledger.decide_fine(session, supervisor, fines[1].id, "void", "the number was wrong", now=posted_at, settings=app.config)
+        ledger.decide_fine(
+            session, supervisor, fines[0].id, "post", "proved", now=posted_at, settings=app.config
+        )
+        ledger.decide_fine(
+            session,
+            supervisor,
+            fines[1].id,
+            "void",
+            "the number was wrong",
+            now=posted_at,
+            settings=app.config,
+        )
         session.commit()
         # LEDGER_APPEAL_DAYS = 14: on the 14th day it is in time, a minute later it is not.
         late = posted_at + timedelta(days=14, minutes=1)
@@ -398,11 +461,23 @@ def test_an_appeal_after_the_window_or_of_a_voided_fine_is_refused(api, app, ses
         with pytest.raises(Conflict, match="voided"):
             ledger.file_appeal(session, provider, fines[1].id, "void", now=posted_at, settings=app.config)
         session.rollback()
-        appeal = ledger.file_appeal(session, provider, fines[0].id, "in time", now=posted_at + timedelta(days=14), settings=app.config)
-        ledger.decide_appeal(session, supervisor, appeal.id, "reject", "no evidence", now=posted_at + timedelta(days=15), settings=app.config)
+        appeal = ledger.file_appeal(
+            session, provider, fines[0].id, "in time", now=posted_at + timedelta(days=14), settings=app.config
+        )
+        ledger.decide_appeal(
+            session,
+            supervisor,
+            appeal.id,
+            "reject",
+            "no evidence",
+            now=posted_at + timedelta(days=15),
+            settings=app.config,
+        )
         session.commit()
         # A rejected appeal leaves the fine in force; a voided fine never made an entry.
-        entries = session.scalars(select(LedgerEntry).where(LedgerEntry.fine_id.in_([f.id for f in fines]))).all()
+        entries = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.fine_id.in_([f.id for f in fines]))
+        ).all()
         assert [(e.fine_id, e.kind, e.amount_minor) for e in entries] == [(fines[0].id, "fine", -200000)]
 
 
@@ -410,9 +485,14 @@ def test_a_provider_sees_only_its_own_fines_entries_appeals_and_statements(api, 
     riv_fine = _fine_of(api, day.r1)
     heat_fine = _fine_of(api, day.o3)
     for fine in (riv_fine, heat_fine):
-        assert api.post(
-            f"/api/v1/ledger/fines/{fine['id']}/decision", "supervisor", {"decision": "post", "reason": "proved"}
-        ).status_code == 200
+        assert (
+            api.post(
+                f"/api/v1/ledger/fines/{fine['id']}/decision",
+                "supervisor",
+                {"decision": "post", "reason": "proved"},
+            ).status_code
+            == 200
+        )
     heat = "provider:SPR-HEAT"
     for path in (
         f"/api/v1/ledger/fines/{riv_fine['id']}",
@@ -467,7 +547,10 @@ def test_sqlite_has_the_same_guards_and_counters(tmp_path):
                 memo="t",
             )
             session.commit()
-            for sql in (f"UPDATE ledger_entries SET amount_minor = 1 WHERE id = {entry.id}", "DELETE FROM ledger_entries"):
+            for sql in (
+                f"UPDATE ledger_entries SET amount_minor = 1 WHERE id = {entry.id}",
+                "DELETE FROM ledger_entries",
+            ):
                 with pytest.raises(DBAPIError, match="append-only"):
                     session.execute(text(sql))
                 session.rollback()
@@ -490,29 +573,47 @@ def test_sqlite_has_the_same_guards_and_counters(tmp_path):
             session.rollback()
             city = session.scalars(select(City.id).where(City.name == "Springfield")).one()
             for _ in range(2):
-                scorecards.tally.add(session, Cell(date(2031, 3, 5), heat.id, city), {"rated": 2, "very_satisfied": 1})
+                scorecards.tally.add(
+                    session, Cell(date(2031, 3, 5), heat.id, city), {"rated": 2, "very_satisfied": 1}
+                )
             session.commit()
-            rows = scorecards.score_rows(session, supervisor, scorecards.Level.PROVIDER, date(2031, 3, 5), date(2031, 3, 5))
+            rows = scorecards.score_rows(
+                session, supervisor, scorecards.Level.PROVIDER, date(2031, 3, 5), date(2031, 3, 5)
+            )
             assert [(r.counts["rated"], r.counts["very_satisfied"]) for r in rows] == [(4, 2)]
     finally:
         engine.dispose()
 
 
-def test_erasing_the_customer_scrubs_the_ledgers_free_text_and_keeps_the_money(api, day, session_factory, app):
+def test_erasing_the_customer_scrubs_the_ledgers_free_text_and_keeps_the_money(
+    api, day, session_factory, app
+):
     from dispatch.customers import erasure
     from dispatch.models import WorkOrder
 
     fine = _fine_of(api, day.o3)
     posted = api.post(
-        f"/api/v1/ledger/fines/{fine['id']}/decision", "supervisor", {"decision": "post", "reason": "Customer 2 was home"}
+        f"/api/v1/ledger/fines/{fine['id']}/decision",
+        "supervisor",
+        {"decision": "post", "reason": "Customer 2 was home"},
     )
     assert posted.status_code == 200
     statement = "We rang at 12 Elm St twice; Customer 2 did not open (+12175550202)."
-    assert api.post(f"/api/v1/ledger/fines/{fine['id']}/appeal", "provider:SPR-HEAT", {"statement": statement}).status_code == 201
-    assert api.post(f"/api/v1/work-orders/{day.o3}/cancel", "agent", {"reason": "customer withdrew"}).status_code == 200
+    assert (
+        api.post(
+            f"/api/v1/ledger/fines/{fine['id']}/appeal", "provider:SPR-HEAT", {"statement": statement}
+        ).status_code
+        == 201
+    )
+    assert (
+        api.post(f"/api/v1/work-orders/{day.o3}/cancel", "agent", {"reason": "customer withdrew"}).status_code
+        == 200
+    )
     with session_factory() as session:
         customer_id = session.get(WorkOrder, day.o3).customer_id
-        erasure.erase_customer(session, Actor.system("test"), customer_id, reason="REQ-1", settings=app.config)
+        erasure.erase_customer(
+            session, Actor.system("test"), customer_id, reason="REQ-1", settings=app.config
+        )
         session.commit()
     detail = api.get(f"/api/v1/ledger/fines/{fine['id']}", "supervisor").get_json()
     text_left = detail["decision_reason"] + detail["appeal"]["statement"]

@@ -125,7 +125,11 @@ def test_run_serves_the_api_worker_and_cron_and_ctrl_c_stops_everything(tmp_path
         assert csrf, "no CSRF token on the login page"
         signed_in = browser.post(
             f"{base}/login",
-            data={"name": "demo-callback", "password": passwords["demo-callback"], "csrf_token": csrf.group(1)},
+            data={
+                "name": "demo-callback",
+                "password": passwords["demo-callback"],
+                "csrf_token": csrf.group(1),
+            },
             allow_redirects=False,
             timeout=10,
         )

@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from dispatch import auth
+from dispatch import auth, outreach
 from dispatch.audit import callbacks, ledger
+from dispatch.care import campaigns
 from dispatch.models import Callback, Complaint, Coverage, Fine, LedgerEntry, Provider, ProviderNotice, User
 from dispatch.platform.actors import Actor
 from dispatch.telephony import make_gateway
@@ -47,6 +48,13 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/callbacks/<int:callback_id>/answer"): frozenset({"callback"}),
     ("POST", "/api/v1/callbacks/<int:callback_id>/claim"): frozenset({"callback"}),
     ("POST", "/api/v1/callbacks/<int:callback_id>/release"): frozenset({"callback"}),
+    ("GET", "/api/v1/campaigns"): SUPERVISOR,
+    ("POST", "/api/v1/campaigns"): SUPERVISOR,
+    ("GET", "/api/v1/campaigns/<int:campaign_id>"): SUPERVISOR,
+    ("POST", "/api/v1/campaigns/<int:campaign_id>/pause"): SUPERVISOR,
+    ("GET", "/api/v1/campaigns/<int:campaign_id>/preview"): SUPERVISOR,
+    ("POST", "/api/v1/campaigns/<int:campaign_id>/resume"): SUPERVISOR,
+    ("POST", "/api/v1/campaigns/<int:campaign_id>/run"): SUPERVISOR,
     ("GET", "/api/v1/cities"): EVERYONE,
     ("POST", "/api/v1/cities"): frozenset({"admin"}),
     ("GET", "/api/v1/complaints"): frozenset({"supervisor", "provider"}),
@@ -57,7 +65,10 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
     ("DELETE", "/api/v1/coverage/<int:coverage_id>"): frozenset({"admin"}),
     ("GET", "/api/v1/customers"): HQ,
     ("GET", "/api/v1/customers/<int:customer_id>"): HQ,
+    ("GET", "/api/v1/customers/<int:customer_id>/contacts"): frozenset({"agent", "callback", "supervisor"}),
     ("GET", "/api/v1/health"): PUBLIC,
+    ("GET", "/api/v1/hotline/requests"): frozenset({"agent", "supervisor"}),
+    ("POST", "/api/v1/hotline/requests/<int:request_id>/done"): frozenset({"agent", "supervisor"}),
     ("GET", "/api/v1/installers"): HQ | {"provider"},
     ("POST", "/api/v1/installers"): frozenset({"admin"}),
     ("GET", "/api/v1/ledger/appeals"): CHECKERS,
@@ -78,6 +89,9 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/ledger/statements/providers/<string:provider_code>/<string:month>.csv"): CHECKERS,
     ("GET", "/api/v1/notices"): frozenset({"supervisor", "admin", "provider"}),
     ("GET", "/api/v1/notices/<int:notice_id>"): frozenset({"supervisor", "admin", "provider"}),
+    ("GET", "/api/v1/maintenance-plans"): frozenset({"agent", "callback", "supervisor"}),
+    ("POST", "/api/v1/maintenance-plans"): SUPERVISOR,
+    ("GET", "/api/v1/maintenance/past-due"): frozenset({"agent", "supervisor"}),
     ("GET", "/api/v1/product-lines"): EVERYONE,
     ("POST", "/api/v1/product-lines"): frozenset({"admin"}),
     ("GET", "/api/v1/product-models"): EVERYONE,
@@ -157,6 +171,15 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("POST", "/api/v1/callbacks/<int:callback_id>/claim"): lambda w: None,
     ("POST", "/api/v1/callbacks/<int:callback_id>/release"): lambda w: None,
+    ("POST", "/api/v1/campaigns"): lambda w: {
+        "code": "thaw",
+        "name": "Spring thaw",
+        "product_lines": ["gas_wh"],
+        "texts": {"en": "Spring is here.", "zh-CN": "春天来了。"},
+    },
+    ("POST", "/api/v1/campaigns/<int:campaign_id>/pause"): lambda w: None,
+    ("POST", "/api/v1/campaigns/<int:campaign_id>/resume"): lambda w: None,
+    ("POST", "/api/v1/campaigns/<int:campaign_id>/run"): lambda w: None,
     ("POST", "/api/v1/cities"): lambda w: {"name": "Newtown", "timezone": "America/Chicago"},
     ("POST", "/api/v1/complaints/<int:complaint_id>/status"): lambda w: {"status": "closed", "note": "done"},
     ("POST", "/api/v1/coverage"): lambda w: {
@@ -165,6 +188,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "product_line": "gas_wh",
     },
     ("DELETE", "/api/v1/coverage/<int:coverage_id>"): lambda w: None,
+    ("POST", "/api/v1/hotline/requests/<int:request_id>/done"): lambda w: {"note": "called back"},
     ("POST", "/api/v1/installers"): lambda w: {"code": "NP-01", "name": "New Fitter", "provider": OWN},
     ("POST", "/api/v1/ledger/appeals/<int:appeal_id>/decision"): lambda w: {
         "decision": "uphold",
@@ -174,6 +198,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/ledger/fines/<int:fine_id>/appeal"): lambda w: {"statement": "our installer was there"},
     ("POST", "/api/v1/ledger/fines/<int:fine_id>/decision"): lambda w: {"decision": "void", "reason": "no"},
     ("POST", "/api/v1/ledger/months/<string:month>/close"): lambda w: {"note": "payroll run"},
+    ("POST", "/api/v1/maintenance-plans"): lambda w: {
+        "code": "gas-clean",
+        "name": "tank cleaning",
+        "product_line": "gas_wh",
+        "interval_months": 12,
+    },
     ("POST", "/api/v1/product-lines"): lambda w: {"code": "heat_pump", "name": "Heat pumps"},
     ("POST", "/api/v1/product-models"): lambda w: {
         "code": "HP-1",
@@ -202,6 +232,7 @@ BODIES: dict[tuple[str, str], Any] = {
     },
 }
 
+
 # Queries for reads that need one to find anything.
 def _days(_w: World) -> str:
     """Yesterday to tomorrow (UTC dates): the world's local day, wherever its cities are."""
@@ -226,7 +257,9 @@ QUERIES: dict[tuple[str, str], Any] = {
             "scorecards/providers/<string:provider_code>",
         )
     },
-    ("GET", "/api/v1/scorecards/providers/<string:provider_code>/orders"): lambda w: _days(w) + "&figure=closed",
+    ("GET", "/api/v1/scorecards/providers/<string:provider_code>/orders"): lambda w: (
+        _days(w) + "&figure=closed"
+    ),
 }
 
 # Routes that act on a resource in another state than the fixture's default one of that kind.
@@ -308,6 +341,19 @@ def world(api, session_factory) -> World:
         ledger.decide_fine(session, _actor(supervisor), fine.id, "post", "proved", settings=cfg)
         appeal = ledger.file_appeal(session, _actor(own_user), fine.id, "we were there", settings=cfg)
         entry = session.scalars(select(LedgerEntry).where(LedgerEntry.fine_id == fine.id)).one()
+        frost = campaigns.save_campaign(
+            session,
+            _actor(supervisor),
+            code="frost",
+            name="Frost",
+            product_lines=["gas_wh"],
+            cities=[],
+            texts={"en": "Frost.", "zh-CN": "霜冻。"},
+        )
+        # The customer asked for another time (a reply word): a request in the hotline's queue.
+        request = outreach.requests.add(
+            session, customer_id=own["customer_id"], kind="reschedule", work_order_id=own_order["id"]
+        )
         session.commit()
     # Each provider told of its orders: OWN's first notice for the notice routes.
     run_due(session_factory, awake(cfg), lambda: make_gateway(dict(cfg), lambda *_: None))
@@ -327,10 +373,12 @@ def world(api, session_factory) -> World:
             "fine_id": fine.id,
             "appeal_id": appeal.id,
             "entry_id": entry.id,
+            "request_id": request.id,
             "month": "2020-01",  # long over: a supervisor may close it
             "provider_code": OWN,
             "installer_code": "SH-01",
             "notice_id": notice.id,
+            "campaign_id": frost.id,
         }
     return World(api, ids, own["units"][0]["serial_number"], revoked, "Olga Elsewhere")
 

@@ -71,7 +71,9 @@ def server(settings) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"the browser tests need Chromium at {CHROMIUM} (scripts/test installs Debian's chromium)")
+        pytest.fail(
+            f"the browser tests need Chromium at {CHROMIUM} (scripts/test installs Debian's chromium)"
+        )
     # launch() starts Chromium on a fresh temporary profile (user-data dir) of its own, removed
     # when it closes.
     with playwright_sync.sync_playwright() as p:
@@ -119,8 +121,10 @@ def open_page(browser, server) -> Iterator:
         page.on("console", lambda m: m.type == "error" and watch.console_errors.append(m.text))
         page.on(
             "response",
-            lambda r: r.request.resource_type == "document"
-            and watch.documents.append((r.url, r.headers.get("content-security-policy"))),
+            lambda r: (
+                r.request.resource_type == "document"
+                and watch.documents.append((r.url, r.headers.get("content-security-policy")))
+            ),
         )
         page.set_default_timeout(10_000)
         contexts.append(context)

@@ -3,7 +3,6 @@ each action (phoned-in sale, book, repair, cancel) with its field errors and no 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,8 @@ from sqlalchemy import func, select
 from dispatch.customers import directory
 from dispatch.models import Sale, WorkOrder
 from tests.web_support import csrf_token, login, set_password
+from tests.web_support import form_key as _form_key
+from tests.web_support import post_form as _post
 
 
 @pytest.fixture
@@ -23,18 +24,6 @@ def desk(client, api, session_factory, redis_conn, settings):
     yield client
     for key in redis_conn.scan_iter(f"*{settings['QUEUE_PREFIX']}-login*"):
         redis_conn.delete(key)
-
-
-def _form_key(html: str, action: str) -> str:
-    """The one-time key of the form posting to `action` on this page."""
-    form = html[html.index(f'action="{action}"') :]
-    return re.search(r'name="form_key" value="([^"]+)"', form).group(1)
-
-
-def _post(client, path: str, data: dict, page: str):
-    html = client.get(page).get_data(as_text=True)
-    body = {"csrf_token": csrf_token(client, page), "form_key": _form_key(html, path), **data}
-    return client.post(path, data=body)
 
 
 def _tomorrow(tz: str = "America/Chicago") -> str:

@@ -22,7 +22,11 @@ from dispatch.web import security
 from tests.callbacks_support import ALL_DAY, agent_actor, callback_of, close_with, exhaust_automated
 from tests.web_support import PASSWORD, csrf_token, login, set_password
 
-APP_SETTINGS = {**ALL_DAY, "LOGIN_FAILURES_PER_ACCOUNT": "5/15 minutes", "LOGIN_FAILURES_PER_ADDRESS": "8/15 minutes"}
+APP_SETTINGS = {
+    **ALL_DAY,
+    "LOGIN_FAILURES_PER_ACCOUNT": "5/15 minutes",
+    "LOGIN_FAILURES_PER_ADDRESS": "8/15 minutes",
+}
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -198,7 +202,9 @@ def test_next_is_only_a_local_path(client, agent):
 # --- CSRF ----------------------------------------------------------------------------------------------
 
 
-def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(client, agent, api, session_factory, cfg):
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    client, agent, api, session_factory, cfg
+):
     cb_id = _due(api, session_factory, cfg)
     assert login(client, agent).status_code == 303
     refused = client.post("/callbacks/next", data={})
@@ -292,7 +298,13 @@ def test_answer_without_a_choice_names_the_field_and_keeps_the_note(client, agen
     cb_id, token = _signed_in_with_one(client, agent, api, session_factory, cfg)
     response = client.post(
         f"/callbacks/{cb_id}/answer",
-        data={"csrf_token": token, "happened": "", "rating": "satisfied", "note": "spoke to her son", "form_key": "k1"},
+        data={
+            "csrf_token": token,
+            "happened": "",
+            "rating": "satisfied",
+            "note": "spoke to her son",
+            "form_key": "k1",
+        },
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -304,7 +316,14 @@ def test_answer_without_a_choice_names_the_field_and_keeps_the_note(client, agen
 
 def test_a_double_submitted_answer_is_saved_once(client, agent, api, session_factory, cfg):
     cb_id, token = _signed_in_with_one(client, agent, api, session_factory, cfg)
-    form = {"csrf_token": token, "happened": "nobody_came", "rating": "", "note": "", "form_key": "same", "then": "stay"}
+    form = {
+        "csrf_token": token,
+        "happened": "nobody_came",
+        "rating": "",
+        "note": "",
+        "form_key": "same",
+        "then": "stay",
+    }
     first = client.post(f"/callbacks/{cb_id}/answer", data=form)
     second = client.post(f"/callbacks/{cb_id}/answer", data=form)
     assert first.status_code == second.status_code == 303
@@ -314,10 +333,14 @@ def test_a_double_submitted_answer_is_saved_once(client, agent, api, session_fac
         assert session.scalar(select(func.count()).where(ContactAttempt.channel == "human")) == 1
 
 
-def test_a_lease_lost_to_expiry_is_said_plainly_and_can_be_taken_back(client, agent, api, session_factory, cfg):
+def test_a_lease_lost_to_expiry_is_said_plainly_and_can_be_taken_back(
+    client, agent, api, session_factory, cfg
+):
     cb_id, token = _signed_in_with_one(client, agent, api, session_factory, cfg)
     with session_factory() as session:
-        session.execute(update(Callback).where(Callback.id == cb_id).values(lease_until=utcnow() - timedelta(minutes=1)))
+        session.execute(
+            update(Callback).where(Callback.id == cb_id).values(lease_until=utcnow() - timedelta(minutes=1))
+        )
         session.commit()
     form = {"csrf_token": token, "happened": "confirmed", "rating": "", "note": "home at 3", "form_key": "k2"}
     lost = client.post(f"/callbacks/{cb_id}/answer", data=form)
@@ -337,11 +360,15 @@ def test_a_lease_taken_by_another_agent_names_them(client, agent, api, session_f
     cb_id, token = _signed_in_with_one(client, agent, api, session_factory, cfg)
     other, _token = new_agent(session_factory, "Bo Caller")
     with session_factory() as session:
-        session.execute(update(Callback).where(Callback.id == cb_id).values(lease_until=utcnow() - timedelta(minutes=1)))
+        session.execute(
+            update(Callback).where(Callback.id == cb_id).values(lease_until=utcnow() - timedelta(minutes=1))
+        )
         session.commit()
         callbacks.claim(session, other, cb_id, cfg)
         session.commit()
-    lost = client.post(f"/callbacks/{cb_id}/answer", data={"csrf_token": token, "happened": "confirmed", "form_key": "k4"})
+    lost = client.post(
+        f"/callbacks/{cb_id}/answer", data={"csrf_token": token, "happened": "confirmed", "form_key": "k4"}
+    )
     assert lost.status_code == 409 and "Bo Caller has it now" in lost.get_data(as_text=True)
     assert _held(session_factory, cb_id)[1] == other.user_id
 
@@ -350,7 +377,13 @@ def test_not_reached_call_later_puts_it_back_at_the_customers_time(client, agent
     cb_id, token = _signed_in_with_one(client, agent, api, session_factory, cfg)
     missing = client.post(
         f"/callbacks/{cb_id}/not-reached",
-        data={"csrf_token": token, "reason": "call_later", "call_at": "", "missed_note": "after work", "form_key": "m1"},
+        data={
+            "csrf_token": token,
+            "reason": "call_later",
+            "call_at": "",
+            "missed_note": "after work",
+            "form_key": "m1",
+        },
     )
     html = missing.get_data(as_text=True)
     assert missing.status_code == 422 and 'id="call-at-error"' in html and 'value="after work"' in html
@@ -366,7 +399,10 @@ def test_not_reached_call_later_puts_it_back_at_the_customers_time(client, agent
     with session_factory() as session:
         cb = session.get(Callback, cb_id)
         assert (cb.state, cb.human_attempts) == ("human_queue", 0)  # reached, so not a failed try
-        assert cb.due_at.astimezone(ZoneInfo("America/Chicago")).strftime("%Y-%m-%d %H:%M") == f"{tomorrow} 15:00"
+        assert (
+            cb.due_at.astimezone(ZoneInfo("America/Chicago")).strftime("%Y-%m-%d %H:%M")
+            == f"{tomorrow} 15:00"
+        )
     assert "back in the queue" in client.get("/callbacks").get_data(as_text=True)
 
 
@@ -381,13 +417,22 @@ def test_save_and_next_takes_the_next_callback(client, agent, api, session_facto
     assert f"Callback #{second}" in client.get("/callbacks").get_data(as_text=True)
 
 
-def test_the_card_shows_the_claim_the_customer_and_what_the_robot_heard(client, agent, api, session_factory, cfg):
+def test_the_card_shows_the_claim_the_customer_and_what_the_robot_heard(
+    client, agent, api, session_factory, cfg
+):
     cb_id, token = _signed_in_with_one(client, agent, api, session_factory, cfg)
     with session_factory() as session:
         attempt = session.scalars(select(ContactAttempt).where(ContactAttempt.callback_id == cb_id)).first()
         attempt.heard = [
-            {"question": "not_home", "input": "speech", "text": "um, maybe?", "confidence": 0.41,
-             "reading": "unclear: hedge", "result": None, "language": "en"}
+            {
+                "question": "not_home",
+                "input": "speech",
+                "text": "um, maybe?",
+                "confidence": 0.41,
+                "reading": "unclear: hedge",
+                "result": None,
+                "language": "en",
+            }
         ]
         session.commit()
     html = client.get("/callbacks").get_data(as_text=True)
@@ -407,7 +452,9 @@ def test_the_live_list_shows_who_holds_which(client, agent, api, session_factory
 
 def test_the_days_count_is_the_agents_own(client, agent, api, session_factory, cfg):
     cb_id, token = _signed_in_with_one(client, agent, api, session_factory, cfg)
-    client.post(f"/callbacks/{cb_id}/answer", data={"csrf_token": token, "happened": "confirmed", "form_key": "c1"})
+    client.post(
+        f"/callbacks/{cb_id}/answer", data={"csrf_token": token, "happened": "confirmed", "form_key": "c1"}
+    )
     html = client.get("/callbacks").get_data(as_text=True)
     assert re.search(r"<strong>1</strong> answered", html)
     with session_factory() as session:
@@ -417,7 +464,10 @@ def test_the_days_count_is_the_agents_own(client, agent, api, session_factory, c
             "answered": 1,
             "not_reached": 0,
         }
-        assert callbacks.agent_calls(session, me, now + timedelta(hours=1), now + timedelta(hours=2))["answered"] == 0
+        assert (
+            callbacks.agent_calls(session, me, now + timedelta(hours=1), now + timedelta(hours=2))["answered"]
+            == 0
+        )
 
 
 # --- operator and start-up ------------------------------------------------------------------------------------
@@ -432,7 +482,9 @@ def test_the_operator_sets_a_password(app, api, session_factory):
     assert len(generated) >= 20
     client = app.test_client()
     assert login(client, "demo-agent", password=generated).status_code == 303
-    given = runner.invoke(main, ["user", "password", "demo-agent", "--stdin"], obj=info, input="my own long password\n")
+    given = runner.invoke(
+        main, ["user", "password", "demo-agent", "--stdin"], obj=info, input="my own long password\n"
+    )
     assert given.exit_code == 0 and "my own long password" not in given.output
     assert login(app.test_client(), "demo-agent", password="my own long password").status_code == 303
     short = runner.invoke(main, ["user", "password", "demo-agent", "--stdin"], obj=info, input="short\n")

@@ -30,3 +30,18 @@ def login(client, name: str, password: str = PASSWORD, *, environ_base: dict | N
     token = csrf_token(client)
     data = {"name": name, "password": password, "csrf_token": token, **extra}
     return client.post("/login", data=data, environ_base=environ_base or {})
+
+
+def form_key(html: str, action: str) -> str:
+    """The one-time key of the form posting to `action` on this page."""
+    form = html[html.index(f'action="{action}"') :]
+    found = re.search(r'name="form_key" value="([^"]+)"', form)
+    assert found, f"no form_key in the form posting to {action}"
+    return found.group(1)
+
+
+def post_form(client, path: str, data: dict, page: str):
+    """Post a page's form as a browser would: its CSRF token and one-time key included."""
+    html = client.get(page).get_data(as_text=True)
+    body = {"csrf_token": csrf_token(client, page), "form_key": form_key(html, path), **data}
+    return client.post(path, data=body)

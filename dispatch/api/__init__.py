@@ -66,7 +66,9 @@ def init_api(app: Flask) -> DispatchApi:
     )
     from dispatch.api import (
         callbacks,
+        care,
         complaints,
+        contacts,
         customers,
         health,
         ledger,
@@ -83,6 +85,7 @@ def init_api(app: Flask) -> DispatchApi:
         health,
         sales,
         customers,
+        contacts,
         work_orders,
         reference,
         webhooks,
@@ -92,6 +95,7 @@ def init_api(app: Flask) -> DispatchApi:
         scorecards,
         ledger,
         notices,
+        care,
     ):
         api.register_blueprint(module.blp)
     app.before_request(_refuse_oversized_body)

@@ -208,5 +208,7 @@ class InboundSms(MethodView):
         """A text from a customer: STOP and the other opt-out words, HELP, or an answer code."""
         raw_from = request.form.get("From", "")
         phone = phones.try_normalise(raw_from, setting("DEFAULT_REGION")) or raw_from
-        reply = conversation.text_received(db(), phone, request.form.get("Body", ""), current_app.config)
+        reply = conversation.text_received(
+            db(), phone, request.form.get("Body", ""), current_app.config, request.form.get("MessageSid")
+        )
         return _xml(twiml.sms_reply(reply))

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dispatch.platform import languages
+
 NOT_HOME = "customer_not_home"
 COMPLETED = "completed"
 
@@ -88,24 +90,9 @@ def end_of_day(day: date, tz: str, settings: Mapping[str, Any]) -> datetime:
     return _at_local(day, parse_hhmm(settings["CALLBACK_END_OF_DAY"]), ZoneInfo(tz))
 
 
-_WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
-_MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
 def spoken_day(at: datetime | None, tz: str, language: str | None = None) -> str:
     """'Tuesday 24 November' (or '11月24日星期二') in the customer's city: what the robot says."""
-    zh = (language or "").startswith("zh")
-    if at is None:
-        return "您预约的那天" if zh else "your appointment day"
-    local = at.astimezone(ZoneInfo(tz))
-    if zh:
-        return f"{local.month}月{local.day}日{_WEEKDAYS_ZH[local.weekday()]}"
-    # Not strftime: %A/%B follow the process's locale, and the customer's words must not.
-    return f"{_WEEKDAYS_EN[local.weekday()]} {local.day} {_MONTHS_EN[local.month - 1]}"
+    return languages.spoken_day(at, tz, language)
 
 
 def local_time(at: datetime, tz: str) -> datetime:

@@ -6,7 +6,7 @@ Uses databases of its own on the given PostgreSQL server and a queue prefix of i
 and removes both at the end.
 
 The parts: procs.py (processes), rows.py (the run's state, rows, requests), one module per phase
-(intake.py, webhooks.py, workers.py, growth.py, month.py), and this module (arguments, the order
+(intake.py, webhooks.py, workers.py, growth.py, month.py, care.py), and this module (arguments, the order
 of phases, the tables printed).
 """
 
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.bench import load
+from dispatch.bench.care import phase_care
 from dispatch.bench.growth import phase_growth
 from dispatch.bench.intake import phase_ceilings, phase_dispatch
 from dispatch.bench.month import phase_month
@@ -82,6 +83,7 @@ FULL: dict[str, Any] = {
     "reports_orders": 1_000_000,
     "reports_requests": 100,
     "reports_verdicts": 500,
+    "care_units": 1_000_000,
 }
 
 
@@ -95,6 +97,7 @@ QUICK: dict[str, Any] = {
     "reports_orders": 2000,
     "reports_requests": 10,
     "reports_verdicts": 10,
+    "care_units": 2000,
 }
 
 
@@ -146,7 +149,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         help="verdicts answered with and again without the tally (default 500 each)",
     )
-    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,reports")
+    p.add_argument(
+        "--care-units",
+        type=int,
+        help="units bulk-loaded for the care phase's preview and scan (default 1000000)",
+    )
+    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,reports,care")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -213,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                     timed(bench, phase, bench, db, server)
         if "reports" in args.only:
             timed(bench, phase_reports, bench)
+        if "care" in args.only:
+            timed(bench, phase_care, bench, args.care_units)
         for role, peak in bench.mem.peaks().items():
             bench.add("memory", process=role, **{"peak RSS MiB": peak / 1024})
     finally:

@@ -25,12 +25,16 @@ from dispatch.models import (
     CallbackState,
     Complaint,
     ContactAttempt,
+    ContactConsent,
+    ContactEvent,
     Customer,
+    CustomerMessage,
     Fine,
     IdempotencyRecord,
     OptOut,
     OrderState,
     OutboxMessage,
+    PersonRequest,
     Provider,
     Sale,
     SaleReceipt,
@@ -257,6 +261,40 @@ def erase_customer(
         row.phone_hash = row.phone_hash or personal.digest(row.phone or "", settings)
         row.phone = None
     report.add("opt_outs", len(refused))
+    # Messages to the customer keep what happened and why (the contact history), not the number,
+    # the text or the customer's own words; refusals and consents keep their keyword and channel.
+    messages = list(
+        session.scalars(select(CustomerMessage).where(CustomerMessage.customer_id == customer.id))
+    )
+    for message in messages:
+        message.to_number = None
+        message.body = None
+        message.params = {}
+    report.add("customer_messages", len(messages))
+    replies = list(
+        session.scalars(
+            select(ContactEvent).where(ContactEvent.customer_id == customer.id, ContactEvent.kind == "reply")
+        )
+    )
+    for reply in replies:
+        reply.reason = None
+    report.add("contact_events", len(replies))
+    consents = list(
+        session.scalars(
+            select(ContactConsent).where(
+                or_(ContactConsent.customer_id == customer.id, ContactConsent.phone.in_(phones or {""}))
+            )
+        )
+    )
+    for evidence in consents:
+        evidence.phone = None
+        evidence.words = None
+    report.add("contact_consents", len(consents))
+    asked = list(session.scalars(select(PersonRequest).where(PersonRequest.customer_id == customer.id)))
+    for request in asked:
+        request.words = None
+        request.done_note = scrub(request.done_note, texts) if request.done_note else None
+    report.add("person_requests", len(asked))
     session.flush()
 
     trail.record(

@@ -8,6 +8,7 @@ from rq import Retry
 
 from dispatch import bookings
 from dispatch.audit import callbacks, trail
+from dispatch.care import campaigns, invitations, maintenance
 from dispatch.jobs.runtime import (
     OUTBOX_JOB_PREFIX,
     job_session,
@@ -28,11 +29,17 @@ REGISTRY: dict[str, str] = {
     "remind_provider": "dispatch.jobs.tasks.remind_provider",
     "booking_changed": "dispatch.jobs.tasks.booking_changed",
     "deliver_notice": "dispatch.jobs.notices.deliver_notice",
+    "care_campaign_batch": "dispatch.jobs.tasks.care_campaign_batch",
     # Written by the telephony side (places the call or text of a verification callback).
     "place_callback_attempt": "dispatch.jobs.callbacks.place_callback_attempt",
+    # A text to a customer (dispatch.outreach: confirmations, reminders, invitations).
+    "send_customer_message": "dispatch.jobs.outreach.send_customer_message",
 }
 # RQ retries for jobs whose transient failures are safe to retry (nothing was sent).
-RETRIES: dict[str, Retry] = {"place_callback_attempt": Retry(max=4, interval=[5, 30, 120, 600])}
+RETRIES: dict[str, Retry] = {
+    "place_callback_attempt": Retry(max=4, interval=[5, 30, 120, 600]),
+    "send_customer_message": Retry(max=4, interval=[5, 30, 120, 600]),
+}
 
 
 def remind_provider(work_order_id: int, appointment_start: str) -> None:
@@ -46,6 +53,26 @@ def booking_changed(work_order_id: int, booking_version: int, action: str) -> No
     """Tell whoever must hear of one version of an order's booking (once per version)."""
     with job_session() as session:
         bookings.booking_changed(session, work_order_id, booking_version, action, settings())
+
+
+def care_daily() -> dict[str, int | None]:
+    """Invite the owners of units coming due for maintenance (cron, daily; safe to run twice)."""
+    with job_session() as session:
+        recorded = maintenance.record_due(session)
+    batch = settings()["CARE_INVITE_BATCH"]
+    requested = 0
+    while True:
+        with job_session() as session:
+            taken = invitations.invite_pending(session, batch=batch)
+        requested += taken
+        if taken < batch:
+            return {"recorded": recorded, "requested": requested}
+
+
+def care_campaign_batch(campaign_id: int, run_no: int, batch_no: int) -> int | None:
+    """Contact one batch of a running campaign, and request the next (once per batch)."""
+    with job_session() as session:
+        return campaigns.run_batch(session, campaign_id, run_no, batch_no)
 
 
 def register_sales() -> int:

@@ -17,6 +17,14 @@ from dispatch.models.audit import (
     Verdict,
 )
 from dispatch.models.base import Base, JSONType, UTCDateTime, utcnow
+from dispatch.models.care import (
+    Campaign,
+    CampaignContact,
+    CampaignState,
+    InvitationState,
+    MaintenanceInvitation,
+    MaintenancePlan,
+)
 from dispatch.models.customers import Customer, Unit
 from dispatch.models.ledger import (
     Appeal,
@@ -40,6 +48,14 @@ from dispatch.models.notices import (
     ProviderNotice,
 )
 from dispatch.models.orders import NotCompletedReason, OrderKind, OrderState, Outcome, Visit, WorkOrder
+from dispatch.models.outreach import (
+    ContactConsent,
+    ContactEvent,
+    ContactEventKind,
+    CustomerMessage,
+    MessageStatus,
+    PersonRequest,
+)
 from dispatch.models.plumbing import IdempotencyRecord, OutboxMessage
 from dispatch.models.reference import (
     City,
@@ -63,27 +79,38 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Callback",
+    "Campaign",
+    "CampaignContact",
+    "CampaignState",
     "CallbackPurpose",
     "CallbackState",
     "Channel",
     "City",
     "Complaint",
+    "ContactConsent",
+    "ContactEvent",
+    "ContactEventKind",
     "ComplaintStatus",
     "ContactAttempt",
     "Coverage",
     "Customer",
     "DeliveryAttempt",
     "DeliveryStatus",
+    "CustomerMessage",
     "EntryKind",
     "FIGURES",
     "FINAL_STATUSES",
     "Fine",
     "FineStatus",
     "IdempotencyRecord",
+    "InvitationState",
     "Installer",
     "JSONType",
     "LedgerEntry",
     "LedgerMonth",
+    "MaintenanceInvitation",
+    "MaintenancePlan",
+    "MessageStatus",
     "NotCompletedReason",
     "NoticeChannel",
     "NoticeDelivery",
@@ -94,6 +121,7 @@ __all__ = [
     "OutboxMessage",
     "Outcome",
     "Party",
+    "PersonRequest",
     "ProductLine",
     "ProductModel",
     "Provider",

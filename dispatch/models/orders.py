@@ -28,6 +28,7 @@ class OrderKind(enum.StrEnum):
     INSTALLATION = "installation"
     DELIVERY_INSTALLATION = "delivery_installation"
     REPAIR = "repair"
+    MAINTENANCE = "maintenance"  # a maintenance plan's visit (dispatch.care), routed like any other
 
 
 class OrderState(enum.StrEnum):
@@ -66,6 +67,13 @@ class WorkOrder(Base):
         ),
         Index("ix_work_orders_provider_state", "provider_id", "state"),
         Index("ix_work_orders_state_appointment", "state", "appointment_start"),
+        Index(
+            "ix_work_orders_unit_maintenance",
+            "unit_id",
+            "maintenance_plan_id",
+            postgresql_where="maintenance_plan_id IS NOT NULL",
+            sqlite_where="maintenance_plan_id IS NOT NULL",
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
@@ -82,6 +90,8 @@ class WorkOrder(Base):
     fault_description: Mapped[str | None] = mapped_column(Text)
     # For a repair: the earlier repair of the same unit and fault that this one repeats.
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    # For a maintenance order: the plan it does (the unit's next due date counts from its visit).
+    maintenance_plan_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_plans.id"))
     # Raised by every change to the booking (each transition but verify): a reminder or notice is
     # tied to one version and sent only while that version stands (orders/machine.py, notices/).
     booking_version: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_NOTICE_RETRY_SECONDS": "5,30,120,600,3600",
     # Seconds a provider's endpoint has to answer one delivery.
     "PROVIDER_WEBHOOK_TIMEOUT_SECONDS": 10.0,
+    # Maintenance care: when the daily pass runs (a cron expression, UTC), and how many
+    # invitations one transaction hands to the contact core.
+    "CARE_SCAN_CRON": "15 3 * * *",
+    "CARE_INVITE_BATCH": 200,
     # Outbox relay: rows handed to RQ per pass.
     "OUTBOX_BATCH": 200,
     # A job handed to RQ but not finished after this many seconds is handed over again (Redis lost it).
@@ -134,6 +138,24 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_RISK_WINDOW_DAYS": 90,
     # Hours headquarters has to handle a complaint.
     "COMPLAINT_DEADLINE_HOURS": 72,
+    # --- messages to customers: the one contact policy (issue 15, dispatch/outreach) ---
+    # Quiet hours in the customer's city's local time (HH:MM; may wrap midnight): a text due then
+    # is held until they end, never dropped.
+    "CONTACT_QUIET_HOURS_START": "21:00",
+    "CONTACT_QUIET_HOURS_END": "08:00",
+    # Proactive (not transactional) texts at most this many per customer per local calendar
+    # period ("day", "week" (Monday to Sunday) or "month"); the rest are capped (recorded, not sent).
+    "CONTACT_PROACTIVE_CAP": 2,
+    "CONTACT_CAP_PERIOD": "week",
+    # A text whose send job is this late (minutes) is requested again by the sweep.
+    "CONTACT_SWEEP_STALE_MINUTES": 10.0,
+    # A text still "sending" after this long (the worker died mid-send) is marked uncertain and
+    # handed to a person: it may have gone out, so it is never sent again by itself (minutes).
+    "CONTACT_SENDING_TIMEOUT_MINUTES": 5.0,
+    # A reply within this many hours of a text that takes replies goes to that text (hours).
+    "CONTACT_REPLY_WINDOW_HOURS": 72.0,
+    # The customer's reminder of a booked visit: local time on the day before the visit.
+    "CUSTOMER_REMINDER_LOCAL_TIME": "10:00",
     # --- the pages (dispatch/web) ---
     # Signs the pages' session cookies. Each installation needs its own random one, kept secret
     # (scripts/run generates it under var/); the API and pages refuse to start without it.
@@ -264,6 +286,8 @@ def check_settings(settings: dict[str, Any], *, webhooks: bool = True) -> None:
     check_ledger(settings)
     check_reports(settings)
     check_provider_notices(settings)
+    check_contact_policy(settings)
+    check_care(settings)
 
 
 def check_reports(settings: Mapping[str, Any]) -> None:
@@ -276,6 +300,34 @@ def check_reports(settings: Mapping[str, Any]) -> None:
     for key in ("REPORTS_MAX_LAG_SECONDS", "REPORTS_HEALTH_SECONDS"):
         if float(settings[key]) < 0:
             raise ConfigError(f"{key} may not be negative")
+
+
+def check_care(settings: dict[str, Any]) -> None:
+    """Refuse a maintenance schedule `rq cron` could not read, naming the setting."""
+    from croniter import croniter  # type: ignore[import-untyped]  # stubs are a separate package
+
+    if not croniter.is_valid(str(settings["CARE_SCAN_CRON"])):
+        raise ConfigError(
+            f"CARE_SCAN_CRON must be a cron expression (e.g. '15 3 * * *'), not {settings['CARE_SCAN_CRON']!r}"
+        )
+    if int(settings["CARE_INVITE_BATCH"]) < 1:
+        raise ConfigError("CARE_INVITE_BATCH must be at least 1")
+
+
+def check_contact_policy(settings: dict[str, Any]) -> None:
+    """Refuse contact-policy settings that cannot work, naming the setting."""
+    import re
+
+    for key in ("CONTACT_QUIET_HOURS_START", "CONTACT_QUIET_HOURS_END", "CUSTOMER_REMINDER_LOCAL_TIME"):
+        value = str(settings[key])
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ConfigError(f"{key} must be a local time HH:MM (00:00 to 23:59), not {value!r}")
+    if settings["CONTACT_CAP_PERIOD"] not in ("day", "week", "month"):
+        raise ConfigError(
+            f"CONTACT_CAP_PERIOD must be 'day', 'week' or 'month', not {settings['CONTACT_CAP_PERIOD']!r}"
+        )
+    if int(settings["CONTACT_PROACTIVE_CAP"]) < 0:
+        raise ConfigError("CONTACT_PROACTIVE_CAP may not be negative")
 
 
 def bonus_table(value: Any) -> dict[str, int]:

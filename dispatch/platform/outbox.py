@@ -23,7 +23,15 @@ from dispatch.models import JSONType, OutboxMessage, UTCDateTime, utcnow
 Send = Callable[[OutboxMessage], None]
 
 # Every job an outbox row may request; the jobs package maps each to its RQ function.
-JOBS = frozenset({"place_callback_attempt", "booking_changed", "deliver_notice"})
+JOBS = frozenset(
+    {
+        "place_callback_attempt",
+        "booking_changed",
+        "deliver_notice",
+        "send_customer_message",
+        "care_campaign_batch",
+    }
+)
 
 
 # Written as SQL (the same on PostgreSQL and SQLite 3.35+): SQLAlchemy cannot cache the compiled

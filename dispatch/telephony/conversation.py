@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+import dispatch.contacts  # noqa: F401 - registers every purpose's composer and reply handler
+from dispatch import outreach
 from dispatch.audit import callbacks
 from dispatch.platform import phones
 from dispatch.platform.actors import Actor
@@ -94,23 +96,28 @@ def call_input(
     return step.twiml or ""
 
 
-def text_received(session: Session, phone: str, body: str, settings: Mapping[str, Any]) -> str | None:
-    """A text from a customer: STOP/退订 and START, HELP, or an answer; returns the reply (None: none)."""
+def text_received(
+    session: Session, phone: str, body: str, settings: Mapping[str, Any], message_sid: str | None = None
+) -> str | None:
+    """A text from a customer: STOP/退订 and START, HELP, an answer to a verification callback, or a
+    reply to another message (dispatch.outreach.replies); returns the reply (None: none)."""
     word = twiml.keyword(body)
     if word in twiml.OPT_OUT_WORDS:
-        callbacks.opt_out(session, phone, "sms", settings)
+        callbacks.opt_out(session, phone, f"sms:{word}", settings, words=body, message_sid=message_sid)
         log.info("%s opted out by text", phones.masked(phone))
         return None  # Twilio confirms opt-outs itself and would block a reply now.
     if word in twiml.OPT_IN_WORDS:
-        callbacks.opt_in(session, phone, "sms", settings)
+        callbacks.opt_in(session, phone, f"sms:{word}", settings, words=body, message_sid=message_sid)
         log.info("%s opted back in by text", phones.masked(phone))
         return None
     prompt = callbacks.sms_reply_target(session, phone)
     if word in twiml.HELP_WORDS:
         return twiml.say(prompt.language if prompt else None, "sms_help")
     if prompt is None:
-        log.info("text from %s with no open question; ignored", phones.masked(phone))
-        return None
+        taken, reply = outreach.replies.reply_received(session, phone, body, settings)
+        if not taken:
+            log.info("text from %s with no open question; ignored", phones.masked(phone))
+        return reply
     answer, heard = twiml.read_sms_reply(prompt, body)
     if answer is None:
         # Unclear: asked again once (by the numbers); the second time the callback moves on.

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from dispatch.web import (  # noqa: F401 - their routes register on bp
     assets,
     callbacks,
+    care,
     context,
     dashboard,
     hotline,

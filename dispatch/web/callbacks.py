@@ -277,7 +277,9 @@ def answer(callback_id: int) -> ResponseReturnValue:
         return _page(409, callback=callback, answer=form, problem=problem, retake=free)
     except Invalid as exc:
         _give_back(key)
-        errors = {name: "; ".join(messages) for name, messages in exc.fields.items()} or {"happened": exc.message}
+        errors = {name: "; ".join(messages) for name, messages in exc.fields.items()} or {
+            "happened": exc.message
+        }
         return _page(422, callback=callback, answer=form, answer_errors=errors)
     _then_next(message)
     return redirect(url_for("web.console"), 303)

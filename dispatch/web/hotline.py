@@ -11,6 +11,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from dispatch import outreach
 from dispatch.audit import scheduling
 from dispatch.customers import directory
 from dispatch.models import City, Customer, ProductModel, Role, Unit, utcnow
@@ -36,9 +37,33 @@ def hotline() -> ResponseReturnValue:
     """The desk: one search box (phone digits, name words, address or city), results as you type."""
     q = request.args.get("q", "").strip()[:120]
     found = directory.lookup(db(), q) if q else []
-    page = render_template("web/hotline/desk.html", q=q, found=found)
+    asked = outreach.requests.open_requests(db())
+    page = render_template(
+        "web/hotline/desk.html", q=q, found=found, asked=asked, form_key=secrets.token_urlsafe(16)
+    )
     db().rollback()
     return page
+
+
+@bp.post("/hotline/requests/<int:request_id>/done")
+@signed_in(DESK)
+def request_done(request_id: int) -> ResponseReturnValue:
+    """A customer's request (another time, a text to check) is dealt with: off the queue, once."""
+    note = request.form.get("note", "").strip()
+    back = url_for("web.hotline") + "#requests"
+    if len(note) > 300:
+        flash(f"Request #{request_id} not marked done: the note may have at most 300 characters.", "error")
+        return redirect(back, 303)
+    key, replayed = once.claim({"note": note}, back)
+    if replayed is not None:
+        return replayed
+    try:
+        outreach.requests.mark_done(db(), actor(), request_id, note or None)
+    except (Conflict, NotFound) as exc:
+        once.give_back(key)
+        flash(f"Request #{request_id}: {exc.message}.", "notice")
+        return redirect(back, 303)
+    return _done(key, back, f"Request #{request_id} is done.")
 
 
 @bp.get("/hotline/search")
@@ -78,6 +103,7 @@ def _card(
     page = render_template(
         "web/hotline/card.html",
         customer=customer,
+        contacts=outreach.contact_history(db(), customer_id),
         tz=tz,
         local_now=scheduling.local_time(utcnow(), tz),
         language=present.LANGUAGES.get(language, language),

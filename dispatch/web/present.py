@@ -62,6 +62,17 @@ KINDS = {
     "installation": "Installation",
     "delivery_installation": "Delivery and installation",
     "repair": "Repair",
+    "maintenance": "Maintenance",
+}
+
+# Why a campaign would leave a customer out (or contact them), as a supervisor reads it.
+CAMPAIGN_REASONS = {
+    "contact": "Would be contacted",
+    "cap_reached": "Cap reached this period (recorded, not sent)",
+    "already_contacted": "Contacted by this campaign already",
+    "opted_out": "Opted out",
+    "no_matching_unit": "No unit of these product lines in these cities",
+    "erased": "Erased on request",
 }
 
 STATES = {
@@ -131,6 +142,22 @@ DELIVERY_STATUSES = {
     "superseded": "no longer needed",
     "skipped": "nowhere to send",
 }
+# Messages to customers (dispatch/outreach): what happened to each, why a customer waits for a call.
+CONTACTS = {
+    "queued": "Planned",
+    "sent": "Sent",
+    "held": "Held (quiet hours)",
+    "skipped": "Not sent",
+    "capped": "Not sent (too many this period)",
+    "superseded": "No longer needed",
+    "uncertain": "May have been sent",
+    "failed": "Refused by the network",
+    "reply": "Customer replied",
+    "opted_out": "Opted out",
+    "opted_in": "Opted back in",
+}
+PURPOSES = {"booking_confirmation": "booking confirmation", "booking_reminder": "day-before reminder"}
+REQUESTS = {"reschedule": "Asks for another time", "check_text": "Check whether our text arrived"}
 
 
 def answers_for(claim: str) -> list[tuple[str, str]]:
@@ -225,7 +252,9 @@ def attempts(callback: Callback, tz: str) -> list[AttemptView]:
             confidence = h.get("confidence")
             heard.append(
                 {
-                    "input": {"dtmf": "keys", "speech": "spoken", "sms": "text"}.get(h.get("input"), h.get("input")),
+                    "input": {"dtmf": "keys", "speech": "spoken", "sms": "text"}.get(
+                        h.get("input"), h.get("input")
+                    ),
                     "text": h.get("text"),
                     "confidence": f"{round(float(confidence) * 100)}%" if confidence is not None else None,
                     "reading": h.get("reading"),

@@ -3,6 +3,15 @@ module per resource, every schema importable from here. The class names name the
 
 from __future__ import annotations
 
+from dispatch.api.schemas.care import (
+    CampaignIn,
+    CampaignOut,
+    MaintenancePlanIn,
+    MaintenancePlanOut,
+    PastDueOut,
+    PastDuePageOut,
+    PreviewOut,
+)
 from dispatch.api.schemas.common import (
     ID_RANGE,
     DayOrDateTime,
@@ -13,6 +22,12 @@ from dispatch.api.schemas.common import (
     StrictBoolean,
     WindowIn,
     WindowOut,
+)
+from dispatch.api.schemas.contacts import (
+    ContactLineOut,
+    ContactQuery,
+    PersonRequestDoneIn,
+    PersonRequestOut,
 )
 from dispatch.api.schemas.customers import (
     CustomerCardOut,
@@ -137,6 +152,17 @@ __all__ = [
     "NoticeOut",
     "NoticePageOut",
     "NoticeQuery",
+    "CampaignIn",
+    "CampaignOut",
+    "MaintenancePlanIn",
+    "MaintenancePlanOut",
+    "PastDueOut",
+    "PastDuePageOut",
+    "PreviewOut",
+    "ContactLineOut",
+    "ContactQuery",
+    "PersonRequestDoneIn",
+    "PersonRequestOut",
     "AgentOut",
     "AnswerOut",
     "AppealDecisionIn",

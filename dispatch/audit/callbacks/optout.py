@@ -1,56 +1,49 @@
-"""Opt-out: a number that said STOP gets no more automated calls or texts (START undoes it)."""
+"""Opt-out for the verification callbacks: a number that said STOP gets no more automated calls or
+texts (START undoes it). The refusal itself, with its evidence, is the one record every channel
+reads (dispatch/outreach/consent.py); here, its effect on the callbacks: their open ones go to the
+human queue."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.audit import trail
-from dispatch.audit.callbacks.common import CS, FINAL, SYSTEM, _cfg, _latest_attempt, _note, _to_human
-from dispatch.models import (
-    Callback,
-    OptOut,
-    utcnow,
-)
-from dispatch.platform import personal
+from dispatch.audit.callbacks.common import CS, FINAL, _cfg, _latest_attempt, _note, _to_human
+from dispatch.models import Callback, utcnow
+from dispatch.outreach import consent
 
 
 def is_opted_out(session: Session, phone_e164: str, settings: Mapping[str, Any] | None = None) -> bool:
     """Whether this number asked for no more automated calls or texts (also before an erasure)."""
-    # An erased customer's refusal is kept as the number's digest alone: it still holds.
-    phone_hash = personal.digest(phone_e164, _cfg(settings))
-    found = select(OptOut.id).where(or_(OptOut.phone == phone_e164, OptOut.phone_hash == phone_hash))
-    return session.scalar(found) is not None
+    return consent.is_opted_out(session, phone_e164, _cfg(settings))
+
+
+def _channel_and_keyword(source: str, default_keyword: str) -> tuple[str, str]:
+    # "sms:STOP" -> ("sms", "STOP"); "sms" -> ("sms", default_keyword).
+    channel, _, keyword = source.partition(":")
+    return channel or "unknown", keyword or default_keyword
 
 
 def opt_out(
-    session: Session, phone_e164: str, source: str, settings: Mapping[str, Any] | None = None
+    session: Session,
+    phone_e164: str,
+    source: str,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    words: str | None = None,
+    message_sid: str | None = None,
 ) -> None:
     """The number said STOP: no more calls or texts; its open callbacks go to the human queue."""
     settings = _cfg(settings)
+    channel, keyword = _channel_and_keyword(source, "STOP")
+    consent.refuse(
+        session, phone_e164, channel=channel, keyword=keyword, words=words, message_sid=message_sid,
+        settings=settings,
+    )  # fmt: skip
     now = utcnow()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    phone_hash = personal.digest(phone_e164, settings)
-    # The same number said STOP before its customer was erased: the refusal gets its number back.
-    session.execute(
-        update(OptOut).where(OptOut.phone_hash == phone_hash, OptOut.phone.is_(None)).values(phone=phone_e164)
-    )
-    row = session.execute(
-        insert(OptOut)
-        .values(phone=phone_e164, phone_hash=phone_hash, source=source[:40], created_at=now)
-        .on_conflict_do_nothing()
-        .returning(OptOut.id)
-    ).first()
-    if row is not None:
-        # The trail can never be erased: the number only as its keyed digest (personal.py).
-        trail.record(
-            session, SYSTEM, "opt_out", row.id, "opted_out", data={"phone_hash": phone_hash, "source": source}
-        )
     for callback in session.scalars(
         select(Callback)
         .where(Callback.phone == phone_e164, Callback.state.in_([CS.SCHEDULED, CS.IN_PROGRESS]))
@@ -65,18 +58,18 @@ def opt_out(
         _to_human(session, callback, "opted_out", now, settings)
 
 
-def opt_in(session: Session, phone_e164: str, source: str, settings: Mapping[str, Any] | None = None) -> None:
+def opt_in(
+    session: Session,
+    phone_e164: str,
+    source: str,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    words: str | None = None,
+    message_sid: str | None = None,
+) -> None:
     """START / UNSTOP: automated messages to this number are allowed again (nothing else changes)."""
-    phone_hash = personal.digest(phone_e164, _cfg(settings))
-    row = session.scalars(
-        select(OptOut)
-        .where(or_(OptOut.phone == phone_e164, OptOut.phone_hash == phone_hash))
-        .with_for_update()
-    ).first()
-    if row is None:
-        return
-    trail.record(
-        session, SYSTEM, "opt_out", row.id, "opted_in", data={"phone_hash": phone_hash, "source": source}
-    )
-    session.delete(row)
-    session.flush()
+    channel, keyword = _channel_and_keyword(source, "START")
+    consent.consent(
+        session, phone_e164, channel=channel, keyword=keyword, words=words, message_sid=message_sid,
+        settings=_cfg(settings),
+    )  # fmt: skip

@@ -103,7 +103,9 @@ class ScoreRow:
 def visible_provider(session: Session, actor: Actor, code: str) -> Provider:
     """The provider with `code`, if the actor may see its figures (a provider: itself), else NotFound."""
     # (A NUL can come in a path, which PostgreSQL cannot compare: no code holds one.)
-    provider = None if "\x00" in code else session.scalars(select(Provider).where(Provider.code == code)).first()
+    provider = (
+        None if "\x00" in code else session.scalars(select(Provider).where(Provider.code == code)).first()
+    )
     if provider is None or (actor.role == Role.PROVIDER and provider.id != actor.provider_id):
         raise NotFound(f"provider {code!r} not found")
     return provider

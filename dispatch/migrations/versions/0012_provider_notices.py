@@ -5,7 +5,7 @@ text and (where it has an endpoint) by a signed webhook; every attempt is kept a
 The old reminder mark (`work_orders.reminded_for`) goes: the notices replace it.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 from dispatch.models import UTCDateTime
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
