@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, lazyload
@@ -350,7 +351,8 @@ def not_reached(
     now: datetime | None = None,
 ) -> Callback:
     """The lease holder did not get an answer, and says why (NOT_REACHED_REASONS); with
-    `call_later`, `call_at` (timezone-aware) is when the customer asked to be called."""
+    `call_later`, `call_at` is when the customer asked to be called (without a time zone: on the
+    customer's wall clock)."""
     settings = _cfg(settings)
     now = now or utcnow()
     if reason not in NOT_REACHED_REASONS:
@@ -359,7 +361,8 @@ def not_reached(
         if call_at is None:
             raise Invalid.field("call_at", "is required when the customer asked to be called later")
         if call_at.tzinfo is None:
-            raise Invalid.field("call_at", "needs a time zone")
+            held = _held_by(_lock(session, callback_id), actor, callback_id, now)
+            call_at = call_at.replace(tzinfo=ZoneInfo(_tz(held)))
         if call_at <= now:
             raise Invalid.field("call_at", "must be in the future")
         if call_at > now + timedelta(days=CALL_LATER_MAX_DAYS):
