@@ -494,7 +494,12 @@ def test_the_api_records_not_reached_with_the_consoles_reasons(api, session_fact
     r = api.post(
         url,
         "callback",
-        {"reached": False, "not_reached_reason": "call_later", "call_at": f"{tomorrow}T10:00", "note": "at work"},
+        {
+            "reached": False,
+            "not_reached_reason": "call_later",
+            "call_at": f"{tomorrow}T10:00",
+            "note": "at work",
+        },
     )
     assert r.status_code == 200, r.get_json()
     after = r.get_json()
