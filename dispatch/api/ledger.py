@@ -90,12 +90,7 @@ class Fines(MethodView):
         A provider sees its own."""
         page, per_page = query.pop("page"), query.pop("per_page")
         items, total = ledger.list_fines(
-            db(),
-            actor(),
-            ledger.FineFilter(**query),
-            page=page,
-            per_page=per_page,
-            settings=current_app.config,
+            db(), actor(), ledger.FineFilter(**query), page=page, per_page=per_page, settings=current_app.config
         )
         return {"items": items, "total": total, "page": page, "per_page": per_page}
 
@@ -146,12 +141,7 @@ class Appeals(MethodView):
         """Appeals, newest first (`status=open`: to decide). A provider sees its own."""
         page, per_page = query.pop("page"), query.pop("per_page")
         items, total = ledger.list_appeals(
-            db(),
-            actor(),
-            status=query.get("status"),
-            provider_id=query.get("provider_id"),
-            page=page,
-            per_page=per_page,
+            db(), actor(), status=query.get("status"), provider_id=query.get("provider_id"), page=page, per_page=per_page
         )
         return {"items": items, "total": total, "page": page, "per_page": per_page}
 

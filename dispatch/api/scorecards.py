@@ -56,19 +56,9 @@ class Scorecards(MethodView):
         """
         page, per_page = query.pop("page"), query.pop("per_page")
         rows = scorecards.scorecard_list(
-            db(),
-            actor(),
-            scorecards.Level(query.pop("level")),
-            query.pop("first"),
-            query.pop("last"),
-            **query,
+            db(), actor(), scorecards.Level(query.pop("level")), query.pop("first"), query.pop("last"), **query
         )
-        return {
-            "items": rows[(page - 1) * per_page : page * per_page],
-            "total": len(rows),
-            "page": page,
-            "per_page": per_page,
-        }
+        return {"items": rows[(page - 1) * per_page : page * per_page], "total": len(rows), "page": page, "per_page": per_page}
 
 
 @blp.route("/scorecards/providers/<string:provider_code>")

@@ -77,16 +77,12 @@ class MonthCloseIn(Strict):
 
 class EntryOut(ma.Schema):
     id = fields.Integer()
-    cause = fields.String(
-        metadata={"description": "What was posted, unique: bonus:callback:N, fine:N, reversal:N"}
-    )
+    cause = fields.String(metadata={"description": "What was posted, unique: bonus:callback:N, fine:N, reversal:N"})
     kind = fields.String(metadata={"description": "bonus | fine | reversal"})
     party = fields.String(metadata={"description": "provider | installer: who is paid or charged"})
     provider = fields.Nested(ProviderRefOut)
     installer = fields.Nested(InstallerRefOut, allow_none=True)
-    amount_minor = fields.Integer(
-        metadata={"description": "Signed, minor units: + paid to, - charged to the party"}
-    )
+    amount_minor = fields.Integer(metadata={"description": "Signed, minor units: + paid to, - charged to the party"})
     amount = fields.Function(_amount, metadata={"description": "The same, as a decimal"})
     currency = fields.String()
     entry_date = fields.Date(metadata={"description": "The ledger day (LEDGER_TIMEZONE)"})

@@ -17,23 +17,17 @@ LEVELS = ("provider", "team", "installer")
 # one free-text parameter per list keeps a fuzzed URL under the server's 4 KB request line.)
 CITY = validate.Length(min=1, max=120)
 # Days no record can have; the domain refuses them too.
-YEARS = validate.Range(
-    min=date(2000, 1, 1), max=date(2999, 12, 31), error="must lie in the years 2000 to 2999"
-)
+YEARS = validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31), error="must lie in the years 2000 to 2999")
 
 
 class RangeQuery(Strict):
     """One local day, or a range of them (first and last included)."""
 
-    day = fields.Date(
-        validate=YEARS, metadata={"description": "One day (YYYY-MM-DD), the customer's local day"}
-    )
+    day = fields.Date(validate=YEARS, metadata={"description": "One day (YYYY-MM-DD), the customer's local day"})
     from_ = fields.Date(
         data_key="from", validate=YEARS, metadata={"description": "First day of a range (with `to`)"}
     )
-    to = fields.Date(
-        validate=YEARS, metadata={"description": "Last day of a range, included (at most 366 days)"}
-    )
+    to = fields.Date(validate=YEARS, metadata={"description": "Last day of a range, included (at most 366 days)"})
 
     @validates_schema
     def _day_or_range(self, data, **_kw):
@@ -79,9 +73,7 @@ class FigureOrdersQuery(PagedRangeQuery):
         metadata={"description": "The figure whose orders to list: " + ", ".join(FIGURES)},
     )
     city = fields.String(validate=CITY, metadata={"description": "Only the provider's team in this city"})
-    installer_id = fields.Integer(
-        strict=False, validate=ID_RANGE, metadata={"description": "Only this installer's"}
-    )
+    installer_id = fields.Integer(strict=False, validate=ID_RANGE, metadata={"description": "Only this installer's"})
 
 
 class RankingQuery(RangeQuery):
@@ -128,9 +120,7 @@ class RatesOut(ma.Schema):
         allow_none=True, metadata={"description": "not_home_contradicted / not_home_checked"}
     )
     contradicted_share = fields.Float(allow_none=True, metadata={"description": "contradicted / verdicts"})
-    first_visit_share = fields.Float(
-        allow_none=True, metadata={"description": "first_visit_completed / closed"}
-    )
+    first_visit_share = fields.Float(allow_none=True, metadata={"description": "first_visit_completed / closed"})
 
 
 class ScoreRowOut(ma.Schema):
@@ -172,9 +162,7 @@ class AnswerOut(ma.Schema):
     ended_at = fields.DateTime(allow_none=True)
     answer_happened = fields.String(allow_none=True)
     answer_rating = fields.String(allow_none=True)
-    heard = fields.List(
-        fields.Nested(HeardOut), metadata={"description": "What the robot heard, and how it read it"}
-    )
+    heard = fields.List(fields.Nested(HeardOut), metadata={"description": "What the robot heard, and how it read it"})
 
 
 class EvidenceVisitOut(ma.Schema):
@@ -208,19 +196,13 @@ class EvidenceOut(ma.Schema):
     figure = fields.String()
     day = fields.Date(metadata={"description": "The customer's local day it counted on"})
     at = fields.DateTime(metadata={"description": "When it was recorded"})
-    source = fields.String(
-        attribute="fact.source", metadata={"description": "dispatch | closing | verdict | complaint"}
-    )
+    source = fields.String(attribute="fact.source", metadata={"description": "dispatch | closing | verdict | complaint"})
     work_order = fields.Nested(EvidenceOrderOut)
     installer = fields.Nested(InstallerRefOut, allow_none=True)
     visit = fields.Nested(EvidenceVisitOut, allow_none=True)
     callback = fields.Nested(EvidenceCallbackOut, allow_none=True)
-    answer = fields.Nested(
-        AnswerOut, allow_none=True, metadata={"description": "The customer's verified answer"}
-    )
-    agent = fields.Nested(
-        AgentOut, allow_none=True, metadata={"description": "The agent who took the answer"}
-    )
+    answer = fields.Nested(AnswerOut, allow_none=True, metadata={"description": "The customer's verified answer"})
+    agent = fields.Nested(AgentOut, allow_none=True, metadata={"description": "The agent who took the answer"})
     complaint_id = fields.Integer(allow_none=True)
 
 
@@ -274,9 +256,7 @@ class WatchedOut(ma.Schema):
     share = fields.Float()
     city_median = fields.Float()
     points_above = fields.Float(metadata={"description": "Percentage points above the city's median"})
-    evidence = fields.List(
-        fields.Nested(WatchEvidenceOut), metadata={"description": "The contradicting verdicts"}
-    )
+    evidence = fields.List(fields.Nested(WatchEvidenceOut), metadata={"description": "The contradicting verdicts"})
 
 
 class WatchListOut(ma.Schema):
