@@ -6,7 +6,7 @@ Uses databases of its own on the given PostgreSQL server and a queue prefix of i
 and removes both at the end.
 
 The parts: procs.py (processes), rows.py (the run's state, rows, requests), one module per phase
-(intake.py, webhooks.py, workers.py, growth.py, month.py), and this module (arguments, the order
+(intake.py, webhooks.py, workers.py, growth.py, month.py, pages.py), and this module (arguments, the order
 of phases, the tables printed).
 """
 
@@ -29,6 +29,7 @@ from dispatch.bench import load
 from dispatch.bench.growth import phase_growth
 from dispatch.bench.intake import phase_ceilings, phase_dispatch
 from dispatch.bench.month import phase_month
+from dispatch.bench.pages import phase_pages
 from dispatch.bench.procs import free_port, gunicorn, worker_settings
 from dispatch.bench.rows import Bench, fmt, seed
 from dispatch.bench.workers import phase_jobs
@@ -78,6 +79,8 @@ FULL: dict[str, Any] = {
     "growth_conc": 16,
     "jobs": 2000,
     "month": 2000,
+    "pages_orders": 1_000_000,
+    "pages_agents": 300,
 }
 
 
@@ -88,6 +91,8 @@ QUICK: dict[str, Any] = {
     "growth_conc": 4,
     "jobs": 30,
     "month": 20,
+    "pages_orders": 3000,
+    "pages_agents": 5,  # of the 6 callbacks waiting for a person among 3,000 orders
 }
 
 
@@ -128,7 +133,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=5000,
         help="receipts the registration row measures (the async intake rows may leave many more)",
     )
-    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month")
+    p.add_argument(
+        "--pages-orders", type=int, help="work orders stored for the pages phase (default 1000000)"
+    )
+    p.add_argument(
+        "--pages-agents", type=int, help="callback agents pressing Next in the pages phase (default 300)"
+    )
+    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,pages")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -163,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "ceilings" in args.only:
             timed(bench, phase_ceilings, bench)
-        if args.only & {"dispatch", "jobs", "growth", "month"}:
+        if args.only & {"dispatch", "jobs", "growth", "month", "pages"}:
             db = bench.create_db("main")
             os.environ.update(
                 DISPATCH_DATABASE_URL=bench.url(db),
@@ -190,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("jobs", phase_jobs),
                 ("growth", phase_growth),
                 ("month", phase_month),
+                ("pages", phase_pages),
             ):
                 if name in args.only:
                     timed(bench, phase, bench, db, server)
