@@ -20,6 +20,7 @@ from dispatch.audit import complaints
 from dispatch.models import Callback, Complaint, Installer, Outcome, Role, WorkOrder, utcnow
 from dispatch.orders import notices, queries
 from dispatch.platform.errors import Conflict, Invalid, NotFound
+from dispatch.platform.ratelimit import over_limit
 from dispatch.reference import catalogue
 from dispatch.web import once, present
 from dispatch.web.blueprint import bp
@@ -172,9 +173,11 @@ def portal_close(order_id: int) -> ResponseReturnValue:
     if form["outcome"] not in dict(OUTCOMES):
         errors["outcome"] = "Choose whether the job was completed."
     if form["outcome"] == Outcome.NOT_COMPLETED and not form["reason"]:
-        errors["reason"] = "Say why the job was not completed."
+        errors["reason"] = "Choose why the job was not completed."
     elif form["reason"] and form["reason"] not in present.REASONS:
         errors["reason"] = "Choose one of the reasons."
+    elif form["reason"] and form["outcome"] == Outcome.COMPLETED:
+        errors["reason"] = "A completed job has no reason: leave it empty, or choose “Not completed”."
     if not form["installer_id"].isdigit():
         errors["installer_id"] = "Choose the installer who did the visit."
     visited_at = _visited_at(form["visited_at"], tz) if form["visited_at"] else None
@@ -191,7 +194,17 @@ def portal_close(order_id: int) -> ResponseReturnValue:
     key, replayed = once.claim(form, back)
     if replayed is not None:
         return replayed
-    reason = form["reason"] if form["outcome"] == Outcome.NOT_COMPLETED else None
+    # The API's limit on closings (each plans a call to a customer), counted with the API's.
+    over = over_limit(current_app.extensions, current_app.config, "RATE_LIMIT_CLOSE", str(actor().user_id))
+    if over is not None:
+        once.give_back(key)
+        limit, wait = over
+        problem = (
+            f"Nothing was saved: your account closed too many orders in a short time (at most {limit}). "
+            f"Send the form again in {wait} s; what you typed is kept below."
+        )
+        return _order_page(order, 429, form=form, problem=problem)
+    reason = form["reason"] or None
     try:
         visits.close_order(
             db(),
@@ -241,7 +254,11 @@ def portal_complaints() -> ResponseReturnValue:
         db(), actor(), complaints.ComplaintFilter(), page=1, per_page=100
     )
     page = render_template(
-        "web/portal/complaints.html", items=items, total=total, my_tz=str(session.get("tz") or "UTC")
+        "web/portal/complaints.html",
+        items=items,
+        total=total,
+        about=present.complaints_words(db(), items),
+        my_tz=str(session.get("tz") or "UTC"),
     )
     db().rollback()
     return page

@@ -23,11 +23,7 @@ from dispatch.web.security import signed_in
 
 SUPERVISOR = Role.SUPERVISOR.value
 NOTE_MAX = 2000
-STATUS_WORDS = {
-    ComplaintStatus.OPEN.value: "open",
-    ComplaintStatus.INVESTIGATING.value: "investigating",
-    ComplaintStatus.CLOSED.value: "closed",
-}
+STATUS_WORDS = present.COMPLAINT_STATUSES
 
 
 @bp.get("/supervise/complaints")
@@ -46,6 +42,7 @@ def sv_complaints() -> ResponseReturnValue:
         total=total,
         status=status,
         statuses=STATUS_WORDS,
+        about=present.complaints_words(db(), items),
         my_tz=str(session.get("tz") or "UTC"),
     )
     db().rollback()
