@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo
+from flask_smorest.spec import openapi_cli
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -83,6 +84,8 @@ class OperatorGroup(AppGroup):
         made: list[Flask] = []
 
         def make() -> Flask:
+            if ctx.invoked_subcommand == "openapi":  # reads no database: touch none
+                return create_app({"DATABASE_URL": "sqlite://"}, webhooks=False)
             made.append(_create_app(creates_database=ctx.invoked_subcommand == "migrate"))
             return made[-1]
 
@@ -108,6 +111,10 @@ def main() -> None:
     To serve the API and the pages, use scripts/run (API, workers, cron and Redis together), or
     in production gunicorn -c python:dispatch.platform.gunicorn_conf dispatch.wsgi:app
     """
+
+
+# flask-smorest's `openapi print/write`: the API's OpenAPI document without a server.
+main.add_command(openapi_cli)
 
 
 @main.command("migrate")

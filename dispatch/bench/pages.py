@@ -4,7 +4,8 @@ size), through gunicorn with signed-in page sessions.
 The history is bulk-loaded with INSERT ... SELECT over the growth phase's bulk customers (one unit
 each; growth.bulk_load tops them up): one work order per unit, most of them verified (a visit
 and a resolved callback each), a few open (pending or booked, all served by SPR-HEAT, the big
-provider), a few closed and waiting in the callback team's queue. Then, each page as the person
+provider), a few closed and waiting in the callback team's queue; the scorecards' daily counters
+of the verdicts as they would have been kept. Then, each page as the person
 who uses it: the hotline's search as you type and the customer card (an agent), the callback
 console's Next and the card of the callback it leased (one agent per Next, as a team pressing it
 through a shift), and the portal's order list of the big provider. Target: p95 < 150 ms.
@@ -84,6 +85,29 @@ JOIN customers c ON c.id = w.customer_id
 WHERE v.id BETWEEN %(a)s AND %(b)s
 """
 
+# The scorecards' daily counters of those verdicts, as they are kept live (in each verdict's own
+# transaction): the queue's ranking reads the providers' contradiction rates from them.
+SCORECARDS_SQL = """
+INSERT INTO scorecard_days (day, provider_id, city_id, installer_id, dispatched, closed,
+    first_visit_completed, not_home_claims, verdicts, confirmed, contradicted, unreachable,
+    not_home_checked, not_home_contradicted, rated, very_satisfied, complaints)
+SELECT (cb.resolved_at AT TIME ZONE ci.timezone)::date, cb.provider_id, w.city_id, cb.installer_id,
+       0, 0, 0, 0, count(*), count(*) FILTER (WHERE cb.verdict = 'confirmed'),
+       count(*) FILTER (WHERE cb.verdict = 'contradicted'), 0, 0, 0, count(cb.rating),
+       count(*) FILTER (WHERE cb.rating = 'very_satisfied'), 0
+FROM callbacks cb
+JOIN work_orders w ON w.id = cb.work_order_id
+JOIN cities ci ON ci.id = w.city_id
+WHERE cb.id > %(after)s AND cb.resolved_at IS NOT NULL
+GROUP BY 1, 2, 3, 4
+ON CONFLICT (day, provider_id, city_id, installer_id) DO UPDATE SET
+    verdicts = scorecard_days.verdicts + excluded.verdicts,
+    confirmed = scorecard_days.confirmed + excluded.confirmed,
+    contradicted = scorecard_days.contradicted + excluded.contradicted,
+    rated = scorecard_days.rated + excluded.rated,
+    very_satisfied = scorecard_days.very_satisfied + excluded.very_satisfied
+"""
+
 STEP = 200_000
 
 
@@ -110,13 +134,15 @@ def load_history(bench: Bench, db: str, orders: int) -> tuple[int, float]:
         }
         last_order = scalar(conn, "SELECT coalesce(max(id), 0) FROM work_orders")
         last_visit = scalar(conn, "SELECT coalesce(max(id), 0) FROM visits")
+        last_callback = scalar(conn, "SELECT coalesce(max(id), 0) FROM callbacks")
         for a, b in _ranges(conn, "units", 0):
             conn.execute(ORDERS_SQL, {**ids, "a": a, "b": b})
         for a, b in _ranges(conn, "work_orders", last_order):
             conn.execute(VISITS_SQL, {**ids, "a": a, "b": b})
         for a, b in _ranges(conn, "visits", last_visit):
             conn.execute(CALLBACKS_SQL, {"a": a, "b": b})
-        for table in ("work_orders", "visits", "callbacks"):
+        conn.execute(SCORECARDS_SQL, {"after": last_callback})
+        for table in ("work_orders", "visits", "callbacks", "scorecard_days"):
             conn.execute(f"VACUUM ANALYZE {table}")
         added = scalar(conn, "SELECT count(*) FROM work_orders") - before
     return added, time.perf_counter() - t0

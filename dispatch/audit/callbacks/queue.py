@@ -21,6 +21,7 @@ from dispatch.models import (
     City,
     ContactAttempt,
     Customer,
+    ScorecardDay,
     User,
     Verdict,
     WorkOrder,
@@ -49,19 +50,24 @@ class QueueItem:
 def provider_contradiction_rates(
     session: Session, settings: Mapping[str, Any], now: datetime
 ) -> dict[int, tuple[int, int]]:
-    """{provider id: (contradicted, decided)} over the risk window (decided = confirmed + contradicted)."""
-    since = now - timedelta(days=int(settings["CALLBACK_RISK_WINDOW_DAYS"]))
-    contradicted = func.sum(case((Callback.verdict == Verdict.CONTRADICTED, 1), else_=0))
+    """{provider id: (contradicted, decided)} over the risk window (decided = confirmed + contradicted).
+
+    Read from the scorecards' daily counters (kept in each verdict's own transaction), whose days
+    are the cities' local days: the window starts on the local day CALLBACK_RISK_WINDOW_DAYS ago.
+    Summing verdicts from the callbacks themselves scanned every verdict of the window on each
+    Next and each refresh of the live list (330 ms with 1,000,000 orders stored).
+    """
+    since = (now - timedelta(days=int(settings["CALLBACK_RISK_WINDOW_DAYS"]))).date()
     rows = session.execute(
-        select(Callback.provider_id, contradicted, func.count())
-        .where(
-            Callback.provider_id.is_not(None),
-            Callback.resolved_at >= since,
-            Callback.verdict.in_([Verdict.CONFIRMED, Verdict.CONTRADICTED]),
+        select(
+            ScorecardDay.provider_id,
+            func.sum(ScorecardDay.contradicted),
+            func.sum(ScorecardDay.confirmed + ScorecardDay.contradicted),
         )
-        .group_by(Callback.provider_id)
+        .where(ScorecardDay.day >= since)
+        .group_by(ScorecardDay.provider_id)
     ).all()
-    return {pid: (int(bad or 0), int(total)) for pid, bad, total in rows}
+    return {pid: (int(bad or 0), int(total or 0)) for pid, bad, total in rows if total}
 
 
 @dataclass
