@@ -49,7 +49,7 @@ def test_bench_quick_run_prints_every_table_with_no_errors(tmp_path: Path):
         stdout, stderr = proc.communicate(timeout=60)
         pytest.fail("scripts/bench took over 300 s:\n" + stdout[-4000:] + stderr[-4000:])
     assert proc.returncode == 0, stdout[-4000:] + stderr[-4000:]
-    for table in ("## ceilings", "## dispatch", "## jobs", "## growth", "## month", "## memory"):
+    for table in ("## ceilings", "## dispatch", "## jobs", "## growth", "## month", "## pages", "## memory"):
         assert table in stdout, stdout
     rows = json.loads(out.read_text())["rows"]
     # A run that used up its prepared requests shows its rate as a lower bound (">= 12.3").
@@ -78,6 +78,10 @@ def test_bench_quick_run_prints_every_table_with_no_errors(tmp_path: Path):
         c for c in rows if c["cells"].get("what") == "callbacks to verdict (1 worker + rq cron, simulator)"
     )
     assert verdicts["cells"]["orders"] >= 10, month
+    # The pages phase signed in through the login form and got every page (Next: its redirect).
+    pages = {r["cells"]["what"]: r["cells"] for r in rows if r["table"] == "pages" and "conc" in r["cells"]}
+    assert len(pages) == 5 and all(c["errors"] == 0 and c["requests"] > 0 for c in pages.values()), pages
+    assert all(c["p95 ms"] > 0 for c in pages.values()), pages
     # Where the month's CPU went: the API served every phase; job workers carried the callbacks.
     cpu = {r["cells"]["phase"]: r["cells"] for r in rows if r["table"].startswith("month: CPU")}
     assert set(cpu) == {"sales", "closings", "callbacks"}, cpu

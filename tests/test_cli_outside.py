@@ -50,7 +50,6 @@ def test_help_shows_the_operators_commands_and_where_the_server_is(tmp_path):
         "--app" not in result.stdout and "--debug" not in result.stdout and "--env-file" not in result.stdout
     )
     assert "scripts/run" in result.stdout and "gunicorn" in result.stdout
-    assert _run(["run"], tmp_path).returncode != 0  # no development server behind a typo either
     written = _run(["openapi", "write", "openapi.json"], tmp_path)  # needs no database, makes none
     assert written.returncode == 0, written.stderr
     assert '"openapi": "3.0.3"' in (tmp_path / "openapi.json").read_text()

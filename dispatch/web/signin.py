@@ -100,9 +100,7 @@ def login() -> ResponseReturnValue:
     db().commit()  # a hash upgraded to stronger parameters
     session.clear()  # a new session (and CSRF token) for the signed-in person
     session.permanent = True
-    session.update(
-        uid=found.user_id, stamp=stamp, seen=now_seconds(), tz=_time_zone(request.form.get("tz", ""))
-    )
+    session.update(uid=found.user_id, stamp=stamp, seen=now_seconds(), tz=_time_zone(request.form.get("tz", "")))
     log.info("login: user %s (%s)", found.user_id, found.role)
     return redirect(target or home_of(found.role), 303)
 
