@@ -200,7 +200,7 @@ def sign_in(base_url: str, name: str) -> dict[str, str]:
 CONC = 2
 
 
-def _row(bench: Bench, label: str, url: str, lines: list, stored: int, *, warm: bool = True) -> None:
+def _row(bench: Bench, label: str, url: str, lines: list, stored: int, *, warm: bool = True) -> int:
     conc = CONC
     if warm:  # each worker's first pages pay for compiling templates: not what a shift sees
         load.run(bench.client, url, load.write_requests(lines[:20]), conc, 1.0)
@@ -216,6 +216,7 @@ def _row(bench: Bench, label: str, url: str, lines: list, stored: int, *, warm: 
     cells["p95 < 150 ms"] = "yes" if result.requests and result.p95_ms < TARGET_P95_MS else "NO"
     if cells["p95 < 150 ms"] == "NO":
         bench.notes.append(f"pages: {label} misses the target (p95 {result.p95_ms:.0f} ms)")
+    return result.requests
 
 
 def _search_terms(bench: Bench, db: str, count: int) -> list[str]:
@@ -270,7 +271,7 @@ def _measure_pages(bench: Bench, db: str, url: str, stored: int) -> None:
     # would show the same one), then works from its card.
     agents = [sign_in(url, name) for name in names]
     rng.shuffle(agents)
-    _row(
+    pressed = _row(
         bench,
         "callback console: Next (lease the top callback)",
         url,
@@ -292,8 +293,8 @@ def _measure_pages(bench: Bench, db: str, url: str, stored: int) -> None:
             "SELECT count(*) FROM work_orders w JOIN providers p ON p.id = w.provider_id "
             "WHERE p.code = 'SPR-HEAT' AND w.state IN ('pending', 'booked')",
         )
-    if leased < len(agents):
-        bench.notes.append(f"pages: {len(agents)} agents pressed Next but only {leased} callbacks are leased")
+    if leased < pressed:  # each agent pressed once: each must hold a callback of its own
+        bench.notes.append(f"pages: {pressed} agents pressed Next but only {leased} callbacks are leased")
     _row(
         bench,
         f"portal: order list of a big provider ({open_orders:,} open)",

@@ -80,7 +80,7 @@ FULL: dict[str, Any] = {
     "jobs": 2000,
     "month": 2000,
     "pages_orders": 1_000_000,
-    "pages_agents": 300,
+    "pages_agents": 150,
 }
 
 
@@ -137,7 +137,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--pages-orders", type=int, help="work orders stored for the pages phase (default 1000000)"
     )
     p.add_argument(
-        "--pages-agents", type=int, help="callback agents pressing Next in the pages phase (default 300)"
+        "--pages-agents", type=int, help="callback agents pressing Next in the pages phase (default 150)"
     )
     p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,pages")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
