@@ -202,7 +202,9 @@ CONC = 2
 
 def _row(bench: Bench, label: str, url: str, lines: list, stored: int, *, warm: bool = True) -> int:
     conc = CONC
-    if warm:  # each worker's first pages pay for compiling templates: not what a shift sees
+    # Each worker's first pages pay for compiling templates: not what a shift sees (the smoke
+    # test's --quick run skips it).
+    if warm and not bench.args.quick:
         load.run(bench.client, url, load.write_requests(lines[:20]), conc, 1.0)
     result = measure(bench, "pages", label, url, load.write_requests(lines), conc, stored=stored)
     cells = bench.rows[-1].cells
