@@ -200,7 +200,9 @@ def user_activate(name: str) -> None:
 
 @user.command("password")
 @click.argument("name")
-@click.option("--stdin", "from_stdin", is_flag=True, help="Read the new password from standard input instead")
+@click.option(
+    "--stdin", "from_stdin", is_flag=True, help="Read the new password from standard input instead"
+)
 def user_password(name: str, from_stdin: bool) -> None:
     """Set the password a user logs in to the pages with: a new random one, printed once, or one
     read from standard input (--stdin). The user's page sessions end at once."""
@@ -373,18 +375,8 @@ def scorecards() -> None:
 
 
 @scorecards.command("rebuild")
-@click.option(
-    "--from",
-    "first",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="First local day (default: the first with data)",
-)
-@click.option(
-    "--to",
-    "last",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="Last local day, included (default: the last with data)",
-)
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First local day (default: the first with data)")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last local day, included (default: the last with data)")
 def scorecards_rebuild(first, last) -> None:
     """Recount the daily aggregates of a range of days (default: all) from the raw records.
 
