@@ -192,9 +192,7 @@ def attempts(callback: Callback, tz: str) -> list[AttemptView]:
             confidence = h.get("confidence")
             heard.append(
                 {
-                    "input": {"dtmf": "keys", "speech": "spoken", "sms": "text"}.get(
-                        h.get("input"), h.get("input")
-                    ),
+                    "input": {"dtmf": "keys", "speech": "spoken", "sms": "text"}.get(h.get("input"), h.get("input")),
                     "text": h.get("text"),
                     "confidence": f"{round(float(confidence) * 100)}%" if confidence is not None else None,
                     "reading": h.get("reading"),
