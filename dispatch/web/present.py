@@ -92,7 +92,7 @@ VERDICTS = {
 
 CHANNELS = {"voice": "Robot call", "sms": "Text message", "human": "Agent call"}
 
-COMPLAINT_STATUSES = {"open": "open", "investigating": "being investigated", "closed": "closed"}
+COMPLAINT_STATUSES = {"open": "open", "investigating": "investigating", "closed": "closed"}
 
 # Why a callback came to the team, where the stored reason is a code.
 ESCALATIONS = {"opted_out": "the customer asked for no more robot calls or texts"}
