@@ -34,6 +34,11 @@ def test_a_json_body_without_its_content_type_is_a_415_naming_the_type_and_saves
     assert (_count(session, Sale), _count(session, WorkOrder)) == (0, 0)
     # The same body with its type is taken.
     assert api.post("/api/v1/sales", "sales", sale_body()).status_code == 201
+    # The OpenAPI document says so for every operation taking a JSON body.
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert "415" in paths["/api/v1/sales"]["post"]["responses"]
+    assert "415" in paths["/api/v1/callbacks/{callback_id}/answer"]["post"]["responses"]
+    assert "415" not in paths["/api/v1/work-orders"]["get"]["responses"]
 
 
 def test_401_403_404_405_share_the_error_shape(api, client):

@@ -123,7 +123,25 @@ class DispatchParser(FlaskParser):
             abort(400, message=f"request body {exc}", errors={"json": {"_body": [str(exc)]}})
 
 
+UNSUPPORTED_MEDIA_TYPE_RESPONSE = {
+    "description": "The body was not sent with Content-Type: application/json",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with DispatchParser for its `arguments`."""
+    """flask-smorest's Blueprint with DispatchParser for its `arguments`; an operation taking a
+    JSON body documents its 415."""
 
     ARGUMENTS_PARSER = DispatchParser()
+
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Any:
+        """flask-smorest's `arguments`, documenting the 415 of a JSON body sent as another type."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return decorator
+
+        def documented(func: Any) -> Any:
+            return self.doc(responses={"415": UNSUPPORTED_MEDIA_TYPE_RESPONSE})(decorator(func))
+
+        return documented
