@@ -7,9 +7,12 @@ import time
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, ScriptInfo
+from flask_smorest.spec import openapi_cli
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from dispatch import auth
 from dispatch.app import create_app
@@ -17,6 +20,7 @@ from dispatch.audit import trail
 from dispatch.models import ApiToken, AuditEvent, User
 from dispatch.platform import migrate
 from dispatch.platform.actors import Actor
+from dispatch.platform.config import ConfigError, load_settings
 from dispatch.platform.errors import DomainError
 from dispatch.reference import catalogue
 
@@ -32,10 +36,85 @@ def _fail(exc: DomainError) -> None:
     sys.exit(2)
 
 
-# The operator command signs and checks no webhook, so it runs without the simulator's secret.
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(webhooks=False), add_default_commands=True)
+HOW_TO_CONFIGURE = (
+    "Run it from the installation's folder (where its config.toml is), or name the settings file "
+    "with DISPATCH_CONFIG=/path/to/config.toml, or the database with "
+    "DISPATCH_DATABASE_URL=postgresql+psycopg://user@host/dbname (see config.example.toml)."
+)
+
+
+def _shown(url: str) -> str:
+    """The database URL without its password, for a message."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return url
+
+
+def _refuse(message: str) -> None:
+    click.echo(f"error: {message}\n{HOW_TO_CONFIGURE}", err=True)
+    sys.exit(2)
+
+
+def _create_app(creates_database: bool) -> Flask:
+    """The app for one command; refuses to start on a SQLite file that does not exist (only
+    `migrate` creates one), so that a command run in the wrong folder creates nothing there."""
+    try:
+        url = load_settings(webhooks=False)["DATABASE_URL"]
+        parsed = make_url(url)
+    except (ConfigError, sa_exc.ArgumentError) as exc:
+        _refuse(f"the configuration cannot be used: {exc}")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(str(parsed.database)).resolve()
+        if not path.is_file() and not creates_database:
+            _refuse(
+                f"no database at {path} (DATABASE_URL {_shown(url)}; a relative path is read from the "
+                "folder the command runs in); nothing was created. To create a new one there: dispatch migrate."
+            )
+    # The operator command signs and checks no webhook, so it runs without the simulator's secret.
+    return create_app(webhooks=False)
+
+
+class OperatorGroup(AppGroup):
+    """The operator's commands only (no Flask development server, no --app or --debug options);
+    a database that cannot be used is one line saying which and how to set it, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        """Run the command with the app for its settings; database failures said plainly."""
+        made: list[Flask] = []
+
+        def make() -> Flask:
+            if ctx.invoked_subcommand == "openapi":  # reads no database: touch none
+                return create_app({"DATABASE_URL": "sqlite://"}, webhooks=False)
+            made.append(_create_app(creates_database=ctx.invoked_subcommand == "migrate"))
+            return made[-1]
+
+        if not isinstance(ctx.obj, ScriptInfo):  # a test may hand in its own app
+            ctx.obj = ScriptInfo(create_app=make, set_debug_flag=False)
+        try:
+            return super().invoke(ctx)
+        except sa_exc.SQLAlchemyError as exc:
+            url = made[-1].config["DATABASE_URL"] if made else "(the test's app)"
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            hint = (
+                " (has `dispatch migrate` been run?)"
+                if "no such table" in reason or "does not exist" in reason
+                else ""
+            )
+            _refuse(f"the database at {_shown(url)} cannot be used: {reason}{hint}")
+
+
+@click.group(cls=OperatorGroup)
 def main() -> None:
-    """Dispatch operator commands (settings from config.toml / DISPATCH_CONFIG / DISPATCH_*)."""
+    """Dispatch operator commands (settings from config.toml / DISPATCH_CONFIG / DISPATCH_*).
+
+    To serve the API and the pages, use scripts/run (API, workers, cron and Redis together), or
+    in production gunicorn -c python:dispatch.platform.gunicorn_conf dispatch.wsgi:app
+    """
+
+
+# flask-smorest's `openapi print/write`: the API's OpenAPI document without a server.
+main.add_command(openapi_cli)
 
 
 @main.command("migrate")

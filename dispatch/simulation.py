@@ -3,8 +3,9 @@
 Sales arrive in four cities (Nanjing speaks Mandarin); providers close their orders, some honestly, some falsely claiming
 "customer not home"; the robot calls (the built-in simulated phone network answers, through the
 same signed webhooks Twilio would use), texts those it cannot reach, and hands the rest to the
-callback team, played here too. It ends with a summary: orders, callbacks by outcome, and
-contradictions per provider. The system must run with short callback timings: DEMO_ENV below
+callback team, played here too. It ends with a summary (callbacks by outcome, contradictions per
+provider) and one table, an order a row: the provider's claim, what really happened, the verdict
+and the complaint, in plain words. The system must run with short callback timings: DEMO_ENV below
 (scripts/run --demo sets them).
 
 The simulated customers behave by the last digit of their number (dispatch/telephony/simulator.py):
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from wcwidth import wcswidth
 
 # Callback timings for a demo that tells the whole story in a minute or two (fractional minutes).
 DEMO_ENV = {
@@ -251,39 +253,109 @@ def run(base_url: str, tokens: dict[str, str], *, wait_seconds: float = 240.0) -
     return summary(api, orders)
 
 
+# The summary table's words: a claim, a verdict, the state of a callback still under way.
+CLAIM_WORDS = {
+    "completed": "job done",
+    "customer_not_home": "customer not home",
+    "parts_missing": "parts missing",
+    "customer_rescheduled": "customer asked for another time",
+    "site_not_ready": "site not ready",
+    "customer_refused": "customer refused",
+    "wrong_address": "wrong address",
+    "other": "another reason",
+}
+VERDICT_WORDS = {
+    "confirmed": "customer confirmed it",
+    "contradicted": "customer denied it",
+    "customer_rescheduled": "customer had asked for another time",
+    "unreachable": "customer not reached (proves nothing)",
+}
+TABLE_HEADER = [
+    "Order",
+    "Customer",
+    "City",
+    "Provider's claim",
+    "What really happened",
+    "Verdict",
+    "Complaint",
+]
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal: a Chinese character takes two."""
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)  # a control character: counted as one, never negative
+
+
+def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A plain-text table whose columns line up in a terminal, also when cells hold Chinese."""
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(cells)).rstrip()
+
+    return [line(header), "  ".join("-" * w for w in widths), *(line(row) for row in rows)]
+
+
+def outcome_row(story: Story, order: dict, callback: dict, complaints: list[dict]) -> list[str]:
+    """One order's row: the claim, the truth, the verdict and the complaint, in plain words."""
+    claim = story.reason or story.outcome
+    verdict = callback.get("verdict")
+    if verdict:
+        said = VERDICT_WORDS.get(verdict, verdict.replace("_", " "))
+    elif callback.get("state"):
+        said = "still being checked (" + callback["state"].replace("_", " ") + ")"
+    else:
+        said = "no callback planned"
+    mine = [c for c in complaints if c.get("work_order_id") == order["id"]]
+    complaint = ", ".join(f"#{c['id']} held at headquarters" for c in mine) or "none"
+    return [
+        f"#{order['id']}",
+        story.name,
+        story.city,
+        f"{order['provider']['code']}: {CLAIM_WORDS.get(claim, claim.replace('_', ' '))}",
+        story.told,
+        said,
+        complaint,
+    ]
+
+
 def summary(api: Client, orders: list[tuple[Story, dict]]) -> dict[str, Any]:
-    """Print and return: orders, callbacks by outcome, contradictions per provider."""
+    """Print and return: callbacks by outcome, contradictions per provider, and the day's table."""
     outcomes: Counter[str] = Counter()
     channels: Counter[str] = Counter()
     per_provider: Counter[str] = Counter()
     checked: Counter[str] = Counter()
+    last: list[dict] = []
     for _story, order in orders:
         detail = api.call("demo-supervisor", "GET", f"/api/v1/work-orders/{order['id']}")
         cb = (detail.get("verification") or [{}])[-1]
+        last.append(cb)
         outcomes[cb.get("verdict") or cb.get("state") or "not planned"] += 1
         if cb.get("answer_channel"):
             channels[cb["answer_channel"]] += 1
         checked[order["provider"]["code"]] += 1
         if cb.get("verdict") == "contradicted":
             per_provider[order["provider"]["code"]] += 1
-    complaints = api.call("demo-supervisor", "GET", "/api/v1/complaints")
+    complaints = api.call("demo-supervisor", "GET", "/api/v1/complaints?per_page=200")
     items = complaints["items"] if isinstance(complaints, dict) else complaints
     say("\n== Summary ==")
-    say(f"Orders: {len(orders)}")
     say("Callbacks by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     say("Answered by: " + ", ".join(f"{k} {v}" for k, v in sorted(channels.items())))
     say("Contradictions per provider (claims the customer denied):")
     for code in sorted(checked):
         say(f"  {code:<10} {per_provider[code]} of {checked[code]} checked orders")
-    say(f"Complaints held at headquarters: {len(items)}")
-    for c in items[:10]:
-        say(f"  #{c['id']} order {c['work_order_id']} {c['provider']['code']}: {c['summary']}")
-    say("\nEach contradicted claim reopened its order for a new visit and put the provider under review.")
+    say(f"\nThe day's {len(orders)} orders, each checked with its customer:")
+    rows = [outcome_row(story, order, cb, items) for (story, order), cb in zip(orders, last, strict=True)]
+    for text in aligned(TABLE_HEADER, rows):
+        say("  " + text)
+    say("\nEach denied claim reopened its order for a new visit and put the provider under review.")
     return {
         "orders": len(orders),
         "outcomes": dict(outcomes),
         "contradictions": dict(per_provider),
-        "complaints": len(items),
+        "complaints": len([c for c in items if any(c.get("work_order_id") == o["id"] for _s, o in orders)]),
+        "table": rows,
     }
 
 

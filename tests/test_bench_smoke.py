@@ -57,6 +57,7 @@ def test_bench_quick_run_prints_every_table_with_no_errors(tmp_path: Path):
         "## growth",
         "## month",
         "## reports",
+        "## pages",
         "## memory",
     ):
         assert table in stdout, stdout
@@ -87,6 +88,10 @@ def test_bench_quick_run_prints_every_table_with_no_errors(tmp_path: Path):
         c for c in rows if c["cells"].get("what") == "callbacks to verdict (1 worker + rq cron, simulator)"
     )
     assert verdicts["cells"]["orders"] >= 10, month
+    # The pages phase signed in through the login form and got every page (Next: its redirect).
+    pages = {r["cells"]["what"]: r["cells"] for r in rows if r["table"] == "pages" and "conc" in r["cells"]}
+    assert len(pages) == 5 and all(c["errors"] == 0 and c["requests"] > 0 for c in pages.values()), pages
+    assert all(c["p95 ms"] > 0 for c in pages.values()), pages
     # Where the month's CPU went: the API served every phase; job workers carried the callbacks.
     cpu = {r["cells"]["phase"]: r["cells"] for r in rows if r["table"].startswith("month: CPU")}
     assert set(cpu) == {"sales", "closings", "callbacks"}, cpu

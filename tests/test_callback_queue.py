@@ -474,3 +474,43 @@ def test_opted_out_numbers_are_not_called_even_when_planned_before(api, session,
     assert callbacks.start_attempt(session, cb.id, "voice", utcnow(), cfg) is None
     assert session.scalar(select(func.count()).select_from(ContactAttempt)) == 0
     assert session.scalar(select(Provider.under_review).where(Provider.code == "SPR-HEAT")) is False
+
+
+def test_the_api_records_not_reached_with_the_consoles_reasons(api, session_factory, cfg):
+    _order_id, cb_id = _to_queue(api, session_factory, cfg, "customer_not_home", **RIVERTON)
+    url = f"/api/v1/callbacks/{cb_id}/answer"
+    assert api.post(f"/api/v1/callbacks/{cb_id}/claim", "callback").status_code == 200
+    for body, field in [
+        ({"reached": False, "not_reached_reason": "gone fishing"}, "not_reached_reason"),
+        ({"reached": False, "not_reached_reason": "call_later"}, "call_at"),
+        ({"reached": True, "happened": "confirmed", "not_reached_reason": "no_answer"}, "not_reached_reason"),
+        ({"reached": False, "not_reached_reason": "wrong_number", "call_at": "2030-01-01T10:00"}, "call_at"),
+    ]:
+        r = api.post(url, "callback", body)
+        assert r.status_code == 422, (body, r.get_json())
+        assert field in r.get_json()["errors"], r.get_json()
+    # Asked to be called tomorrow at 10:00, the customer's time (Denver), written without an offset.
+    tomorrow = (utcnow().astimezone(ZoneInfo("America/Denver")) + timedelta(days=1)).date()
+    r = api.post(
+        url,
+        "callback",
+        {
+            "reached": False,
+            "not_reached_reason": "call_later",
+            "call_at": f"{tomorrow}T10:00",
+            "note": "at work",
+        },
+    )
+    assert r.status_code == 200, r.get_json()
+    after = r.get_json()
+    assert (after["state"], after["verdict"], after["human_attempts"]) == ("human_queue", None, 0)
+    due = datetime.fromisoformat(after["due_at"]).astimezone(ZoneInfo("America/Denver"))
+    assert (due.date(), due.hour, due.minute) == (tomorrow, 10, 0)
+    # A wrong number counts as a try, as on the console.
+    with session_factory() as session:
+        session.execute(update(Callback).where(Callback.id == cb_id).values(due_at=utcnow()))
+        session.commit()
+    assert api.post(f"/api/v1/callbacks/{cb_id}/claim", "callback").status_code == 200
+    r = api.post(url, "callback", {"reached": False, "not_reached_reason": "wrong_number"})
+    assert (r.status_code, r.get_json()["human_attempts"]) == (200, 1)
+    assert r.get_json()["attempts"][-1]["status"] == "not_reached"

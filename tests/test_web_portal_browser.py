@@ -55,16 +55,20 @@ def test_a_provider_closes_an_order_on_a_phone(server, open_page, people, api, s
     expect(page.get_by_role("link", name="+12175550199")).to_have_attribute("href", "tel:+12175550199")
     shoot(page, "21-portal-order")
 
+    reason = page.get_by_label(re.compile("Why was the job not completed"))
+    page.get_by_role("radio", name="Completed", exact=True).check()
+    expect(reason).to_be_hidden()  # asked for only when the job was not completed
     page.get_by_role("radio", name="Not completed").check()
+    expect(reason).to_be_visible()
     page.get_by_label("Note").fill("Rang twice, left a card")
     page.get_by_role("button", name="Close order").click()  # no reason, no installer: said beside each
-    expect(page.get_by_text("Say why the job was not completed.")).to_be_visible()
+    expect(page.get_by_text("Choose why the job was not completed.")).to_be_visible()
     expect(page.get_by_text("Choose the installer who did the visit.")).to_be_visible()
     expect(page.get_by_label("Note")).to_have_value("Rang twice, left a card")
-    expect(page.get_by_label(re.compile("Why not completed"))).to_be_focused()  # the first field to fix
+    expect(reason).to_be_focused()  # the first field to fix
     shoot(page, "22-portal-close-errors")
 
-    page.get_by_label(re.compile("Why not completed")).select_option("customer_not_home")
+    reason.select_option("customer_not_home")
     page.get_by_label("Installer").select_option(label="Ana Ortiz (SH-01)")
     page.get_by_role("button", name="Close order").click()
     expect(page.get_by_text(f"Order #{order_id} closed: not completed")).to_be_visible()

@@ -104,6 +104,25 @@ class AnswerIn(Strict):
     )
     rating = fields.String(load_default=None, validate=validate.OneOf([r.value for r in Rating]))
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
+    not_reached_reason = fields.String(
+        load_default=None,
+        validate=validate.OneOf(callbacks.NOT_REACHED_REASONS),
+        metadata={
+            "description": (
+                "Why the customer was not reached (reached false): no_answer, wrong_number, or "
+                "call_later (with call_at). Without it, a call not reached counts as no_answer."
+            )
+        },
+    )
+    call_at = fields.DateTime(
+        load_default=None,
+        metadata={
+            "description": (
+                "With call_later: when the customer asked to be called, ISO 8601, inside calling "
+                "hours. Without an offset it is read in the customer's city's time."
+            )
+        },
+    )
 
     @validates_schema
     def _answer_when_reached(self, data, **_kw):
@@ -111,6 +130,9 @@ class AnswerIn(Strict):
             raise MaValidationError("is required when the customer was reached", "happened")
         if not data.get("reached") and (data.get("happened") or data.get("rating")):
             raise MaValidationError("must be empty when the customer was not reached", "happened")
+        if data.get("reached") and (data.get("not_reached_reason") or data.get("call_at")):
+            field = "not_reached_reason" if data.get("not_reached_reason") else "call_at"
+            raise MaValidationError("must be empty when the customer was reached", field)
 
 
 @blp.route("/callbacks")
@@ -173,7 +195,20 @@ class Answer(MethodView):
         An answer reaches the verdict: a contradicted claim opens a complaint, reopens the order
         and puts the provider under review; a confirmed completion verifies the order. Not reached
         CALLBACK_MAX_HUMAN_ATTEMPTS times ends as unreachable, which never confirms a claim.
+        Not reached with `not_reached_reason` (as the console's "not reached" form): a wrong
+        number or a customer who asked to be called later (at `call_at`) puts it back on the
+        ladder at that time.
         """
+        if not data["reached"] and (data["not_reached_reason"] or data["call_at"]):
+            return callbacks.not_reached(
+                db(),
+                actor(),
+                callback_id,
+                reason=data["not_reached_reason"] or callbacks.NO_ANSWER,
+                call_at=data["call_at"],
+                note=data["note"],
+                settings=current_app.config,
+            )
         return callbacks.answer_by_agent(
             db(),
             actor(),

@@ -66,6 +66,7 @@ class DispatchApi(Api):
             payload["message"] = f"request body too large: the limit is {limit} bytes"
             payload["errors"] = {"_body": [f"larger than {limit} bytes"]}
         payload.setdefault("message", error.description if code != 500 else "internal error")
+        payload.setdefault("errors", {})  # 401, 403, 404, 405 too: one shape for every error
         return payload, code, headers
 
 

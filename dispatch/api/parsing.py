@@ -3,6 +3,10 @@
 Every blueprint that takes arguments uses this module's `Blueprint`, whose parser
 - refuses unknown query parameters (webargs ignores them by default, so `?stauts=open` widened a
   list instead of failing), and
+- refuses a NUL character in any query parameter with a 422 naming it (PostgreSQL cannot compare
+  text holding one: it was a 500),
+- answers a body sent with another Content-Type than application/json with 415 (webargs read it as
+  "no body", so the answer was "field required" for every field),
 - parses JSON bodies with limits: a body nested deeper than MAX_JSON_DEPTH, or with a number
   longer than MAX_NUMBER_LENGTH characters, is a 400 naming the problem (Python's parser raised
   RecursionError or ValueError on them, which became 500s).
@@ -89,8 +93,27 @@ class DispatchParser(FlaskParser):
         "querystring": ma.RAISE,
     }
 
+    def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
+        """The query parameters; a NUL in a name or value is a 422 naming the parameter."""
+        bad = sorted({name for name, value in req.args.items(multi=True) if "\x00" in name + value})
+        if bad:
+            names = ", ".join(name.replace("\x00", "\\0") for name in bad)
+            abort(
+                422,
+                message=f"query parameter {names} must not contain NUL characters",
+                errors={"query": {name: ["must not contain NUL characters"] for name in bad}},
+            )
+        return super().load_querystring(req, schema)
+
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
+            if req.content_length or req.get_data(cache=True):
+                sent = req.mimetype or "no Content-Type"
+                abort(
+                    415,
+                    message=f"the body must be sent as application/json (Content-Type: application/json), not {sent}",
+                    errors={"json": {"_body": [f"Content-Type must be application/json, not {sent}"]}},
+                )
             return core.missing
         # UTF-8 only, as webargs reads it; an undecodable body stays "Invalid JSON body".
         text = req.get_data(cache=True).decode("utf-8")
@@ -100,10 +123,28 @@ class DispatchParser(FlaskParser):
             abort(400, message=f"request body {exc}", errors={"json": {"_body": [str(exc)]}})
 
 
+UNSUPPORTED_MEDIA_TYPE_RESPONSE = {
+    "description": "The body was not sent with Content-Type: application/json",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with DispatchParser for its `arguments`."""
+    """flask-smorest's Blueprint with DispatchParser for its `arguments`; an operation taking a
+    JSON body documents its 415."""
 
     ARGUMENTS_PARSER = DispatchParser()
+
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Any:
+        """flask-smorest's `arguments`, documenting the 415 of a JSON body sent as another type."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return decorator
+
+        def documented(func: Any) -> Any:
+            return self.doc(responses={"415": UNSUPPORTED_MEDIA_TYPE_RESPONSE})(decorator(func))
+
+        return documented
 
 
 def page_of(query: dict[str, Any], read: Any) -> dict[str, Any]:

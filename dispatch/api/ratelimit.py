@@ -12,21 +12,13 @@ be lost because the limiter's store is down (the outbox keeps working without Re
 from __future__ import annotations
 
 import functools
-import logging
-import math
-import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, jsonify, request
-from limits import RateLimitItem, parse_many
-from limits.strategies import SlidingWindowCounterRateLimiter
-from redis.exceptions import RedisError
+from flask import current_app, g, jsonify
+from limits import RateLimitItem
 
-from dispatch.platform.ratelimit import redis_storage
-from dispatch.platform.redis_client import make_redis, redis_configured
-
-log = logging.getLogger(__name__)
+from dispatch.platform.ratelimit import over_limit
 
 RATE_LIMITED_RESPONSE = {
     "description": "Too many requests from this caller; retry after the Retry-After seconds",
@@ -34,27 +26,7 @@ RATE_LIMITED_RESPONSE = {
 }
 
 
-def _limiter() -> SlidingWindowCounterRateLimiter | None:
-    ext = current_app.extensions
-    if "dispatch.ratelimiter" not in ext:
-        limiter = None
-        if redis_configured(current_app.config):
-            redis = make_redis(current_app.config, socket_connect_timeout=0.5, socket_timeout=0.5)
-            storage = redis_storage(
-                redis, key_prefix=f"{current_app.config['QUEUE_PREFIX']}-ratelimit", wrap_exceptions=False
-            )
-            limiter = SlidingWindowCounterRateLimiter(storage)
-        ext["dispatch.ratelimiter"] = limiter
-    return ext["dispatch.ratelimiter"]
-
-
-@functools.lru_cache(maxsize=64)
-def _parse(spec: str) -> tuple[RateLimitItem, ...]:
-    return tuple(parse_many(spec)) if spec.strip() else ()
-
-
-def _too_many(item: RateLimitItem, reset_at: float):
-    retry_after = max(1, math.ceil(reset_at - time.time()))
+def _too_many(item: RateLimitItem, retry_after: int):
     response = jsonify(
         code=429,
         status="Too Many Requests",
@@ -72,18 +44,9 @@ def rate_limited(setting: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            items = _parse(str(current_app.config.get(setting) or ""))
-            limiter = _limiter() if items else None
-            if limiter is not None:
-                scope = request.endpoint or view.__name__
-                caller = str(g.actor.user_id)
-                try:
-                    for item in items:
-                        if not limiter.hit(item, scope, caller):
-                            stats = limiter.get_window_stats(item, scope, caller)
-                            return _too_many(item, stats.reset_time)
-                except RedisError as exc:
-                    log.warning("rate limiter unavailable, letting %s through: %s", scope, exc)
+            over = over_limit(current_app.extensions, current_app.config, setting, str(g.actor.user_id))
+            if over is not None:
+                return _too_many(*over)
             return view(*args, **kwargs)
 
         return wrapper

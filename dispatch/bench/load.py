@@ -107,11 +107,11 @@ function done(summary, latency, requests)
   local parts = {}
   for k, v in pairs(st) do parts[#parts + 1] = string.format('"%s":%d', k, v) end
   io.write(string.format(
-    'BENCH_RESULT {"duration_us":%d,"requests":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
+    'BENCH_RESULT {"duration_us":%d,"requests":%d,"p50_us":%d,"p90_us":%d,"p95_us":%d,"p99_us":%d,' ..
     '"max_us":%d,"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,' ..
     '"err_timeout":%d,"overflow":%d,"strays":%d,"statuses":{%s}}\n',
     summary.duration, summary.requests, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
+    latency:percentile(95), latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
     summary.errors.write, summary.errors.status, summary.errors.timeout, ovf, stray,
     table.concat(parts, ",")))
 end
@@ -130,6 +130,7 @@ class Result:
     statuses: dict[str, int] = field(default_factory=dict)
     # wrk always runs for its full duration: a run that ran out of requests understates the rate.
     ran_out: bool = False
+    p95_ms: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -241,6 +242,7 @@ def _run_wrk(
         errors=errors,
         statuses=statuses,
         ran_out=bool(data["overflow"]),
+        p95_ms=data["p95_us"] / 1000,
     )
 
 
@@ -304,4 +306,6 @@ def _run_python(
     bad = sum(v for k, v in statuses.items() if not k.startswith("2"))
     # It stops when out of requests, so its rate is not understated; flag it like wrk's anyway.
     ran_out = len(latencies) + errors[0] >= len(lines)
-    return Result(len(latencies), took, pct(0.50), pct(0.99), bad + errors[0], dict(statuses), ran_out)
+    return Result(
+        len(latencies), took, pct(0.50), pct(0.99), bad + errors[0], dict(statuses), ran_out, pct(0.95)
+    )

@@ -6,7 +6,7 @@ Uses databases of its own on the given PostgreSQL server and a queue prefix of i
 and removes both at the end.
 
 The parts: procs.py (processes), rows.py (the run's state, rows, requests), one module per phase
-(intake.py, webhooks.py, workers.py, growth.py, month.py, care.py), and this module (arguments, the order
+(intake.py, webhooks.py, workers.py, growth.py, month.py, care.py, pages.py), and this module (arguments, the order
 of phases, the tables printed).
 """
 
@@ -30,6 +30,7 @@ from dispatch.bench.care import phase_care
 from dispatch.bench.growth import phase_growth
 from dispatch.bench.intake import phase_ceilings, phase_dispatch
 from dispatch.bench.month import phase_month
+from dispatch.bench.pages import phase_pages
 from dispatch.bench.procs import free_port, gunicorn, worker_settings
 from dispatch.bench.reports import phase_reports
 from dispatch.bench.rows import Bench, fmt, seed
@@ -84,6 +85,8 @@ FULL: dict[str, Any] = {
     "reports_requests": 100,
     "reports_verdicts": 500,
     "care_units": 1_000_000,
+    "pages_orders": 1_000_000,
+    "pages_agents": 150,
 }
 
 
@@ -98,6 +101,8 @@ QUICK: dict[str, Any] = {
     "reports_requests": 10,
     "reports_verdicts": 10,
     "care_units": 2000,
+    "pages_orders": 3000,
+    "pages_agents": 5,  # of the 6 callbacks waiting for a person among 3,000 orders
 }
 
 
@@ -154,7 +159,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         help="units bulk-loaded for the care phase's preview and scan (default 1000000)",
     )
-    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,reports,care")
+    p.add_argument(
+        "--pages-orders", type=int, help="work orders stored for the pages phase (default 1000000)"
+    )
+    p.add_argument(
+        "--pages-agents", type=int, help="callback agents pressing Next in the pages phase (default 150)"
+    )
+    p.add_argument("--only", default="ceilings,dispatch,jobs,growth,month,reports,care,pages")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -189,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "ceilings" in args.only:
             timed(bench, phase_ceilings, bench)
-        if args.only & {"dispatch", "jobs", "growth", "month"}:
+        if args.only & {"dispatch", "jobs", "growth", "month", "pages"}:
             db = bench.create_db("main")
             os.environ.update(
                 DISPATCH_DATABASE_URL=bench.url(db),
@@ -216,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("jobs", phase_jobs),
                 ("growth", phase_growth),
                 ("month", phase_month),
+                ("pages", phase_pages),
             ):
                 if name in args.only:
                     timed(bench, phase, bench, db, server)

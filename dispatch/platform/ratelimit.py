@@ -8,14 +8,20 @@ the API.
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from limits import parse
+from limits import RateLimitItem, parse, parse_many
 from limits.storage import MemoryStorage, RedisStorage, Storage
-from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from redis import Redis
+from redis.exceptions import RedisError
+
+from dispatch.platform.redis_client import make_redis, redis_configured
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +145,51 @@ class FailureThrottle:
                     limiter.hit(item, self.namespace, kind, keys[kind])
 
         self._each(keys, hit)
+
+
+@functools.lru_cache(maxsize=64)
+def parse_limits(spec: str) -> tuple[RateLimitItem, ...]:
+    """Limits in the `limits` notation, ";"-separated ("120/minute;3000/hour"); empty: none."""
+    return tuple(parse_many(spec)) if spec.strip() else ()
+
+
+class CallerLimits:
+    """Per-caller limits on actions that end in calls or texts to customers (reporting a sale,
+    closing an order), counted in Redis, so the API and the pages share one count per caller and
+    action. Fails open (a warning logged) while Redis cannot be reached: a sale or a closing must
+    never be lost because the limiter's store is down."""
+
+    def __init__(self, redis: Redis | None, prefix: str) -> None:
+        storage = redis_storage(redis, key_prefix=prefix, wrap_exceptions=False) if redis else None
+        self.limiter = SlidingWindowCounterRateLimiter(storage) if storage else None
+
+    def exceeded(self, spec: str, action: str, caller: str) -> tuple[RateLimitItem, int] | None:
+        """Count one `action` by `caller`: the limit it went over and the seconds to wait, or None."""
+        items = parse_limits(spec)
+        if self.limiter is None or not items:
+            return None
+        try:
+            for item in items:
+                if not self.limiter.hit(item, action, caller):
+                    reset_at = self.limiter.get_window_stats(item, action, caller).reset_time
+                    return item, max(1, math.ceil(reset_at - time.time()))
+        except RedisError as exc:
+            log.warning("rate limiter unavailable, letting %s through: %s", action, exc)
+        return None
+
+
+def over_limit(
+    extensions: dict[str, Any], settings: Mapping[str, Any], setting: str, caller: str
+) -> tuple[RateLimitItem, int] | None:
+    """Count one action limited by `setting` (e.g. RATE_LIMIT_CLOSE) for this caller, on the app's
+    shared CallerLimits (kept in `extensions`): the API's count and the pages' count are one.
+    Returns the limit exceeded and the seconds to wait, or None."""
+    if "dispatch.ratelimiter" not in extensions:
+        redis = (
+            make_redis(settings, socket_connect_timeout=0.5, socket_timeout=0.5)
+            if redis_configured(settings)
+            else None
+        )
+        extensions["dispatch.ratelimiter"] = CallerLimits(redis, f"{settings['QUEUE_PREFIX']}-ratelimit")
+    limits: CallerLimits = extensions["dispatch.ratelimiter"]
+    return limits.exceeded(str(settings.get(setting) or ""), setting, caller)

@@ -15,11 +15,10 @@ from sqlalchemy import select
 
 from dispatch.audit import callbacks
 from dispatch.models import Callback, Complaint, Rating, Role, User, utcnow
-from dispatch.platform import idempotency
-from dispatch.platform.errors import Conflict, DomainError, Invalid, NotFound
-from dispatch.web import present
+from dispatch.platform.errors import Conflict, Invalid, NotFound
+from dispatch.web import forms, once, present
 from dispatch.web.blueprint import bp
-from dispatch.web.context import actor, db, sessions, setting
+from dispatch.web.context import actor, db, setting
 from dispatch.web.security import is_htmx, signed_in
 
 TEAM = Role.CALLBACK.value
@@ -164,50 +163,6 @@ def _lease_problem(callback: Callback) -> tuple[str, bool]:
     )
 
 
-def _fingerprint(fields: dict[str, Any]) -> str:
-    return idempotency.request_fingerprint(request.method, request.path, fields)
-
-
-def _once(fields: dict[str, Any]) -> tuple[str | None, ResponseReturnValue | None]:
-    """The form's one-time key (a double-submitted form does nothing twice): the stored answer of
-    its first submission to replay, else the key to complete once the work is done."""
-    form_key = request.form.get("form_key", "")
-    if not form_key or len(form_key) > 64:
-        return None, None
-    key = f"web-form:{form_key}"
-    try:
-        replay = idempotency.claim(
-            sessions(),
-            actor().user_id or 0,
-            key,
-            _fingerprint(fields),
-            lease_seconds=int(setting("IDEMPOTENCY_LEASE_SECONDS")),
-            ttl_hours=int(setting("IDEMPOTENCY_TTL_HOURS")),
-        )
-    except DomainError:  # still being saved, or the same key with other answers
-        flash("That form was already sent; it was saved once.", "notice")
-        return None, redirect(url_for("web.console"), 303)
-    if replay is not None:
-        body = replay.body or {}
-        if body.get("message"):
-            flash(str(body["message"]), "success")
-        return None, redirect(str(body.get("location") or url_for("web.console")), 303)
-    return key, None
-
-
-def _done(key: str | None, message: str) -> None:
-    if key is not None:
-        idempotency.complete(
-            db(), actor().user_id or 0, key, 303, {"location": url_for("web.console"), "message": message}
-        )
-
-
-def _give_back(key: str | None) -> None:
-    db().rollback()
-    if key is not None:
-        idempotency.release(sessions(), actor().user_id or 0, key)
-
-
 def _saved(callback: Callback) -> str:
     verdict = callback.verdict or ""
     words = present.VERDICTS.get(verdict, verdict)
@@ -235,11 +190,7 @@ def _then_next(message: str) -> None:
 def answer(callback_id: int) -> ResponseReturnValue:
     """Record what the customer said (and the rating): the verdict follows."""
     callback = _load(callback_id)
-    form = {
-        "happened": request.form.get("happened", ""),
-        "rating": request.form.get("rating", ""),
-        "note": request.form.get("note", "").strip(),
-    }
+    form = forms.read("happened", "rating", "note")
     errors = {}
     choices = [value for value, _words in present.answers_for(callback.claim)]
     if not form["happened"]:
@@ -248,11 +199,10 @@ def answer(callback_id: int) -> ResponseReturnValue:
         errors["happened"] = "That is not an answer to this claim."
     if form["rating"] and form["rating"] not in Rating.__members__.values():
         errors["rating"] = "Choose one of the ratings, or none."
-    if len(form["note"]) > NOTE_MAX:
-        errors["note"] = f"At most {NOTE_MAX} characters ({len(form['note'])} now)."
+    forms.too_long(form, errors, {"note": NOTE_MAX})
     if errors:
         return _page(422, callback=callback, answer=form, answer_errors=errors)
-    key, replayed = _once({**form, "then": request.form.get("then", "")})
+    key, replayed = once.claim({**form, "then": request.form.get("then", "")}, url_for("web.console"))
     if replayed is not None:
         return replayed
     try:
@@ -269,31 +219,18 @@ def answer(callback_id: int) -> ResponseReturnValue:
             settings=current_app.config,
         )
         message = _saved(callback)
-        _done(key, message)
+        once.done(key, url_for("web.console"), message)
         db().commit()
     except Conflict:
-        _give_back(key)
+        once.give_back(key)
         problem, free = _lease_problem(callback)
         return _page(409, callback=callback, answer=form, problem=problem, retake=free)
     except Invalid as exc:
-        _give_back(key)
-        errors = {name: "; ".join(messages) for name, messages in exc.fields.items()} or {
-            "happened": exc.message
-        }
+        once.give_back(key)
+        errors = forms.field_errors(exc, "happened")
         return _page(422, callback=callback, answer=form, answer_errors=errors)
     _then_next(message)
     return redirect(url_for("web.console"), 303)
-
-
-def _call_at(text: str, tz: str) -> datetime | None:
-    """A datetime-local value ("2026-11-24T14:30") on the customer's wall clock; None if unreadable."""
-    try:
-        wall = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if wall.tzinfo is not None:
-        return None
-    return wall.replace(tzinfo=ZoneInfo(tz))
 
 
 @bp.post("/callbacks/<int:callback_id>/not-reached")
@@ -316,14 +253,14 @@ def missed(callback_id: int) -> ResponseReturnValue:
         if not form["call_at"]:
             errors["call_at"] = "When did the customer ask to be called? (their time)"
         else:
-            call_at = _call_at(form["call_at"], tz)
+            call_at = forms.wall_clock(form["call_at"], tz)
             if call_at is None:
                 errors["call_at"] = "Give a date and time, like 2026-11-24 14:30."
     if len(form["note"]) > NOTE_MAX:
         errors["missed_note"] = f"At most {NOTE_MAX} characters ({len(form['note'])} now)."
     if errors:
         return _page(422, callback=callback, missed=form, missed_errors=errors)
-    key, replayed = _once(form)
+    key, replayed = once.claim(form, url_for("web.console"))
     if replayed is not None:
         return replayed
     try:
@@ -345,18 +282,17 @@ def missed(callback_id: int) -> ResponseReturnValue:
                 f"Saved: not reached. Callback #{after.id} is back in the queue, due "
                 f"{present.when(after.due_at, tz)} (customer's time)."
             )
-        _done(key, message)
+        once.done(key, url_for("web.console"), message)
         db().commit()
     except Conflict:
-        _give_back(key)
+        once.give_back(key)
         problem, free = _lease_problem(callback)
         return _page(409, callback=callback, missed=form, problem=problem, retake=free)
     except Invalid as exc:
-        _give_back(key)
-        errors = {
-            ("missed_note" if name == "note" else name): "; ".join(messages)
-            for name, messages in exc.fields.items()
-        } or {"reason": exc.message}
+        once.give_back(key)
+        errors = forms.field_errors(
+            exc, "reason", {"reason": "reason", "call_at": "call_at", "note": "missed_note"}
+        )
         return _page(422, callback=callback, missed=form, missed_errors=errors)
     _then_next(message)
     return redirect(url_for("web.console"), 303)

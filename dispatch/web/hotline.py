@@ -17,10 +17,10 @@ from dispatch.customers import directory
 from dispatch.models import City, Customer, ProductModel, Role, Unit, utcnow
 from dispatch.orders import booking, queries, repairs
 from dispatch.orders.machine import OPEN_STATES
-from dispatch.platform.errors import Conflict, DomainError, Invalid, NotFound
+from dispatch.platform.errors import Conflict, Invalid, NotFound
 from dispatch.reference.catalogue import list_rows
 from dispatch.sales import intake
-from dispatch.web import once, present
+from dispatch.web import forms, once, present
 from dispatch.web.blueprint import bp
 from dispatch.web.context import actor, db, setting
 from dispatch.web.security import is_htmx, signed_in
@@ -63,7 +63,7 @@ def request_done(request_id: int) -> ResponseReturnValue:
         once.give_back(key)
         flash(f"Request #{request_id}: {exc.message}.", "notice")
         return redirect(back, 303)
-    return _done(key, back, f"Request #{request_id} is done.")
+    return forms.saved(key, back, f"Request #{request_id} is done.")
 
 
 @bp.get("/hotline/search")
@@ -127,73 +127,15 @@ def customer_card(customer_id: int) -> ResponseReturnValue:
     return _card(customer_id)
 
 
-# --- one-time forms (a double-submitted form does nothing twice) -------------------------------------
-
-
-def _done(key: str | None, location: str, message: str) -> ResponseReturnValue:
-    """Remember the outcome under the form's key, commit, and go to `location`."""
-    once.done(key, location, message)
-    db().commit()
-    flash(message, "success")
-    return redirect(location, 303)
-
-
-def _field_errors(exc: DomainError, names: dict[str, str], fallback: str) -> dict[str, str]:
-    """The domain's dotted field paths as this form's field names (unknown ones on `fallback`)."""
-    out: dict[str, str] = {}
-    for path, messages in exc.fields.items():
-        name = names.get(path, fallback)
-        out[name] = "; ".join([out[name], *messages] if name in out else messages)
-    return out or {fallback: exc.message}
-
-
-# --- appointments in the customer's local time --------------------------------------------------------
-
-
-def _window(form: dict[str, str], errors: dict[str, str], *, required: bool) -> booking.Window | None:
-    """A date and two wall-clock times (the customer's) as a Window of naive local times."""
-    if not (form["day"] or form["start"] or form["end"]):
-        if required:
-            errors["day"] = "Choose the day the customer wants."
-        return None
-    day = start = end = None
-    try:
-        day = date.fromisoformat(form["day"])
-    except ValueError:
-        errors["day"] = "Give a day, like 2026-12-03."
-    for name in ("start", "end"):
-        try:
-            value = time.fromisoformat(form[name])
-        except ValueError:
-            errors[name] = "Give a time, like 09:00."
-            continue
-        if name == "start":
-            start = value
-        else:
-            end = value
-    if day is None or start is None or end is None:
-        return None
-    # Naive: the domain reads them on the wall clock of the customer's city.
-    return booking.Window(datetime.combine(day, start), datetime.combine(day, end))
-
-
-WINDOW_FIELDS = {
-    "window.start": "start",
-    "window.end": "end",
-    "appointment.start": "start",
-    "appointment.end": "end",
-}
-
-
 @bp.post("/hotline/orders/<int:order_id>/appointment")
 @signed_in(DESK)
 def book(order_id: int) -> ResponseReturnValue:
     """Book a pending order for a time window, or move a booked one (the customer's local time)."""
     customer_id = _order_customer(order_id)
-    form = {name: request.form.get(name, "").strip() for name in ("day", "start", "end")}
+    form = forms.read("day", "start", "end")
     name = f"book-{order_id}"
     errors: dict[str, str] = {}
-    window = _window(form, errors, required=True)
+    window = forms.window(form, errors, required=True)
     if errors or window is None:
         return _card(customer_id, 422, forms={name: form}, errors={name: errors})
     back = url_for("web.customer_card", customer_id=customer_id)
@@ -212,10 +154,10 @@ def book(order_id: int) -> ResponseReturnValue:
             f"Order #{order.id} is booked for {present.when(order.appointment_start, order.city.timezone)}"
             f"–{present.local(order.appointment_end, order.city.timezone):%H:%M} (customer's time)."
         )
-        return _done(key, f"{back}#order-{order_id}", message)
+        return forms.saved(key, f"{back}#order-{order_id}", message)
     except Invalid as exc:
         once.give_back(key)
-        errors = _field_errors(exc, WINDOW_FIELDS, "day")
+        errors = forms.field_errors(exc, "day", forms.WINDOW_FIELDS)
         return _card(customer_id, 422, forms={name: form}, errors={name: errors})
     except Conflict as exc:
         once.give_back(key)
@@ -227,13 +169,12 @@ def book(order_id: int) -> ResponseReturnValue:
 def cancel(order_id: int) -> ResponseReturnValue:
     """Cancel an open order, with the customer's reason."""
     customer_id = _order_customer(order_id)
-    form = {"reason": request.form.get("reason", "").strip()}
+    form = forms.read("reason")
     name = f"cancel-{order_id}"
     errors = {}
     if not form["reason"]:
         errors["reason"] = "Say why the order is cancelled (the customer's words)."
-    elif len(form["reason"]) > 500:
-        errors["reason"] = f"At most 500 characters ({len(form['reason'])} now)."
+    forms.too_long(form, errors, {"reason": 500})
     if errors:
         return _card(customer_id, 422, forms={name: form}, errors={name: errors})
     back = url_for("web.customer_card", customer_id=customer_id)
@@ -242,7 +183,7 @@ def cancel(order_id: int) -> ResponseReturnValue:
         return replayed
     try:
         booking.cancel_order(db(), actor(), order_id, reason=form["reason"], settings=current_app.config)
-        return _done(key, f"{back}#order-{order_id}", f"Order #{order_id} is cancelled.")
+        return forms.saved(key, f"{back}#order-{order_id}", f"Order #{order_id} is cancelled.")
     except Conflict as exc:
         once.give_back(key)
         return _card(customer_id, 409, forms={name: form}, problem=f"Not cancelled: {exc.message}.")
@@ -264,18 +205,14 @@ def repair(unit_id: int) -> ResponseReturnValue:
     if unit is None:
         abort(404)
     customer_id = unit.customer_id
-    form = {
-        "fault_category": request.form.get("fault_category", ""),
-        "fault_description": request.form.get("fault_description", "").strip(),
-    }
+    form = forms.read("fault_category", "fault_description")
     name = f"repair-{unit_id}"
     errors = {}
     if form["fault_category"] not in repairs.FAULT_CATEGORIES:
         errors["fault_category"] = "Choose what kind of fault it is."
     if not form["fault_description"]:
         errors["fault_description"] = "Describe the fault in the customer's words."
-    elif len(form["fault_description"]) > TEXT_MAX:
-        errors["fault_description"] = f"At most {TEXT_MAX} characters ({len(form['fault_description'])} now)."
+    forms.too_long(form, errors, {"fault_description": TEXT_MAX})
     if errors:
         return _card(customer_id, 422, forms={name: form}, errors={name: errors})
     back = url_for("web.customer_card", customer_id=customer_id)
@@ -297,10 +234,10 @@ def repair(unit_id: int) -> ResponseReturnValue:
         message = (
             f"Repair order #{order.id} is open ({present.STATES.get(order.state, order.state)}).{repeat}"
         )
-        return _done(key, f"{back}#order-{order.id}", message)
+        return forms.saved(key, f"{back}#order-{order.id}", message)
     except (Invalid, Conflict) as exc:
         once.give_back(key)
-        errors = _field_errors(exc, {"fault_category": "fault_category"}, "fault_description")
+        errors = forms.field_errors(exc, "fault_description", {"fault_category": "fault_category"})
         return _card(
             customer_id, 409 if isinstance(exc, Conflict) else 422, forms={name: form}, errors={name: errors}
         )
@@ -328,7 +265,7 @@ SALE_PATHS = {
     "items.0.model": "model",
     "items.0.product_line": "model",
     "items.0.serial_number": "serial_number",
-    **WINDOW_FIELDS,
+    **forms.WINDOW_FIELDS,
 }
 
 
@@ -384,8 +321,7 @@ def _sold_at(text: str, errors: dict[str, str]) -> datetime:
 @signed_in(DESK)
 def sale() -> ResponseReturnValue:
     """Key in a sale phoned in by a shop: the same registration as the API's POST /sales."""
-    form = {name: request.form.get(name, "").strip() for name in SALE_FIELDS}
-    form["customer_id"] = request.form.get("customer_id", "").strip()
+    form = forms.read(*SALE_FIELDS, "customer_id")
     errors: dict[str, str] = {}
     required = {
         "name": "The customer's name.",
@@ -399,16 +335,17 @@ def sale() -> ResponseReturnValue:
     for name, message in required.items():
         if not form[name]:
             errors[name] = message
-    limits = {"name": 160, "phone": 40, "address": 300, "shop": 160, "salesperson": 160, "serial_number": 80}
-    for name, limit in limits.items():
-        if len(form[name]) > limit:
-            errors[name] = f"At most {limit} characters ({len(form[name])} now)."
+    forms.too_long(
+        form,
+        errors,
+        {"name": 160, "phone": 40, "address": 300, "shop": 160, "salesperson": 160, "serial_number": 80},
+    )
     if form["language"] and form["language"] not in present.LANGUAGES:
         errors["language"] = "Choose a language, or the city's."
     if form["service"] not in dict(SERVICES):
         errors["service"] = "Choose what the customer needs."
     sold_at = _sold_at(form["sold_on"], errors)
-    window = _window(form, errors, required=False)
+    window = forms.window(form, errors, required=False)
     if errors:
         return _sale_page(form, errors, 422)
     service = form["service"]
@@ -450,7 +387,7 @@ def sale() -> ResponseReturnValue:
         message = f"{who}Sale #{result.sale.id} keyed in" + (f": order {orders}." if orders else ".")
         first = result.work_orders[0].id if result.work_orders else None
         location = url_for("web.customer_card", customer_id=cust) + (f"#order-{first}" if first else "")
-        return _done(key, location, message)
+        return forms.saved(key, location, message)
     except Invalid as exc:
         once.give_back(key)
-        return _sale_page(form, _field_errors(exc, SALE_PATHS, "name"), 422)
+        return _sale_page(form, forms.field_errors(exc, "name", SALE_PATHS), 422)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
 from dispatch import notices, visits
@@ -21,8 +21,9 @@ from dispatch.audit import complaints
 from dispatch.models import Callback, Complaint, Installer, Outcome, Role, WorkOrder, utcnow
 from dispatch.orders import queries
 from dispatch.platform.errors import Conflict, Invalid, NotFound
+from dispatch.platform.ratelimit import over_limit
 from dispatch.reference import catalogue
-from dispatch.web import once, present
+from dispatch.web import forms, once, present
 from dispatch.web.blueprint import bp
 from dispatch.web.context import actor, db
 from dispatch.web.security import signed_in
@@ -147,44 +148,30 @@ def portal_order(order_id: int) -> ResponseReturnValue:
     return _order_page(_load(order_id))
 
 
-def _visited_at(text: str, tz: str) -> datetime | None:
-    """A datetime-local value on the customer's wall clock; None if unreadable."""
-    try:
-        wall = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return None if wall.tzinfo is not None else wall.replace(tzinfo=ZoneInfo(tz))
-
-
 @bp.post("/portal/orders/<int:order_id>/close")
 @signed_in(PROVIDER)
 def portal_close(order_id: int) -> ResponseReturnValue:
     """Close the order: outcome, reason (when not completed), installer, visit time and note."""
     order = _load(order_id)
     tz = order.city.timezone
-    form = {
-        "outcome": request.form.get("outcome", ""),
-        "reason": request.form.get("reason", ""),
-        "installer_id": request.form.get("installer_id", ""),
-        "visited_at": request.form.get("visited_at", "").strip(),
-        "note": request.form.get("note", "").strip(),
-    }
+    form = forms.read("outcome", "reason", "installer_id", "visited_at", "note")
     errors: dict[str, str] = {}
     if form["outcome"] not in dict(OUTCOMES):
         errors["outcome"] = "Choose whether the job was completed."
     if form["outcome"] == Outcome.NOT_COMPLETED and not form["reason"]:
-        errors["reason"] = "Say why the job was not completed."
+        errors["reason"] = "Choose why the job was not completed."
     elif form["reason"] and form["reason"] not in present.REASONS:
         errors["reason"] = "Choose one of the reasons."
+    elif form["reason"] and form["outcome"] == Outcome.COMPLETED:
+        errors["reason"] = "A completed job has no reason: leave it empty, or choose “Not completed”."
     if not form["installer_id"].isdigit():
         errors["installer_id"] = "Choose the installer who did the visit."
-    visited_at = _visited_at(form["visited_at"], tz) if form["visited_at"] else None
+    visited_at = forms.wall_clock(form["visited_at"], tz) if form["visited_at"] else None
     if not form["visited_at"]:
         errors["visited_at"] = "When was the visit? (the customer's time)"
     elif visited_at is None:
         errors["visited_at"] = "Give a date and time, like 2026-11-24 14:30."
-    if len(form["note"]) > NOTE_MAX:
-        errors["note"] = f"At most {NOTE_MAX} characters ({len(form['note'])} now)."
+    forms.too_long(form, errors, {"note": NOTE_MAX})
     if errors:
         return _order_page(order, 422, form=form, errors=errors)
     assert visited_at is not None
@@ -192,7 +179,17 @@ def portal_close(order_id: int) -> ResponseReturnValue:
     key, replayed = once.claim(form, back)
     if replayed is not None:
         return replayed
-    reason = form["reason"] if form["outcome"] == Outcome.NOT_COMPLETED else None
+    # The API's limit on closings (each plans a call to a customer), counted with the API's.
+    over = over_limit(current_app.extensions, current_app.config, "RATE_LIMIT_CLOSE", str(actor().user_id))
+    if over is not None:
+        once.give_back(key)
+        limit, wait = over
+        problem = (
+            f"Nothing was saved: your account closed too many orders in a short time (at most {limit}). "
+            f"Send the form again in {wait} s; what you typed is kept below."
+        )
+        return _order_page(order, 429, form=form, problem=problem)
+    reason = form["reason"] or None
     try:
         visits.close_order(
             db(),
@@ -212,18 +209,15 @@ def portal_close(order_id: int) -> ResponseReturnValue:
                 f"Order #{order_id} closed: not completed, {present.REASONS[reason]}. "
                 "Headquarters will check it with the customer."
             )
-        once.done(key, back, message)
-        db().commit()
     except Conflict as exc:
         once.give_back(key)
         return _order_page(_load(order_id), 409, form=form, problem=f"Nothing was saved: {exc.message}.")
     except Invalid as exc:
         once.give_back(key)
-        found = {name: "; ".join(messages) for name, messages in exc.fields.items()}
-        errors = {name: f"This {words}." for name, words in found.items()} or {"outcome": exc.message}
-        return _order_page(_load(order_id), 422, form=form, errors=errors)
-    flash(message, "success")
-    return redirect(back, 303)
+        return _order_page(
+            _load(order_id), 422, form=form, errors=forms.field_errors(exc, "outcome", sentence=True)
+        )
+    return forms.saved(key, back, message)
 
 
 def _complaint(complaint_id: int) -> tuple[Complaint, Callback | None]:
@@ -242,7 +236,11 @@ def portal_complaints() -> ResponseReturnValue:
         db(), actor(), complaints.ComplaintFilter(), page=1, per_page=100
     )
     page = render_template(
-        "web/portal/complaints.html", items=items, total=total, my_tz=str(session.get("tz") or "UTC")
+        "web/portal/complaints.html",
+        items=items,
+        total=total,
+        about=present.complaints_words(db(), items),
+        my_tz=str(session.get("tz") or "UTC"),
     )
     db().rollback()
     return page

@@ -9,12 +9,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.audit import scheduling
 from dispatch.audit.scorecards import wilson_interval
 from dispatch.customers import directory
-from dispatch.models import Callback, Customer, Visit
+from dispatch.models import Callback, Complaint, Customer, Visit
 
 # The customer's answers the agent can record for each kind of claim, in the robot's menu order:
 # the same keys (1, 2, 3) mean the same as on the phone.
@@ -102,6 +103,11 @@ VERDICTS = {
 }
 
 CHANNELS = {"voice": "Robot call", "sms": "Text message", "human": "Agent call"}
+
+COMPLAINT_STATUSES = {"open": "open", "investigating": "investigating", "closed": "closed"}
+
+# Why a callback came to the team, where the stored reason is a code.
+ESCALATIONS = {"opted_out": "the customer asked for no more robot calls or texts"}
 
 LANGUAGES = {"en": "English", "zh-CN": "Mandarin (中文)"}
 
@@ -460,3 +466,34 @@ def not_home_chart(rows: list[Any], link: Any) -> dict[str, Any]:
         "claims_href": [link(r.provider.code, "not_home_claims") for r in shown],
         "contradicted_href": [link(r.provider.code, "not_home_contradicted") for r in shown],
     }
+def escalation(reason: str | None) -> str:
+    """Why the robot handed the callback to a person, in words."""
+    return ESCALATIONS.get(reason or "", reason or "")
+
+
+def complaint_words(complaint: Complaint, callback: Callback | None) -> str:
+    """What a complaint is about, in words: the provider's claim and what the customer said (its
+    stored summary, which names them by code, only for a complaint without a callback)."""
+    if callback is None:
+        return complaint.summary
+    tz = callback.work_order.customer.city.timezone
+    if callback.claim == "status_check":
+        provider = callback.provider.name if callback.provider else "the provider"
+        claim = f"The order was booked for {when(callback.claim_at, tz)} (customer's time); {provider} did not report on it."
+    else:
+        claim = claim_words(callback, tz)
+    words = f"{claim} The customer {HAPPENED.get(callback.answer_happened or '', 'answered otherwise')}."
+    if callback.answer_note:
+        words += f" Note: “{callback.answer_note}”"
+    return words
+
+
+def complaints_words(session: Session, complaints: list[Complaint]) -> dict[int, str]:
+    """complaint_words for a page of complaints, their callbacks read at once: {complaint id: words}."""
+    ids = [c.callback_id for c in complaints if c.callback_id is not None]
+    found = (
+        {cb.id: cb for cb in session.scalars(select(Callback).where(Callback.id.in_(ids))).unique()}
+        if ids
+        else {}
+    )
+    return {c.id: complaint_words(c, found.get(c.callback_id or 0)) for c in complaints}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from dispatch import notices
@@ -18,18 +18,14 @@ from dispatch.models import ComplaintStatus, Provider, Role, WorkOrder, utcnow
 from dispatch.orders import booking, queries
 from dispatch.platform.errors import Conflict, Invalid, NotFound
 from dispatch.reference import catalogue
-from dispatch.web import once, present
+from dispatch.web import forms, once, present
 from dispatch.web.blueprint import bp
 from dispatch.web.context import actor, db
 from dispatch.web.security import signed_in
 
 SUPERVISOR = Role.SUPERVISOR.value
 NOTE_MAX = 2000
-STATUS_WORDS = {
-    ComplaintStatus.OPEN.value: "open",
-    ComplaintStatus.INVESTIGATING.value: "investigating",
-    ComplaintStatus.CLOSED.value: "closed",
-}
+STATUS_WORDS = present.COMPLAINT_STATUSES
 
 
 @bp.get("/supervise/complaints")
@@ -48,6 +44,7 @@ def sv_complaints() -> ResponseReturnValue:
         total=total,
         status=status,
         statuses=STATUS_WORDS,
+        about=present.complaints_words(db(), items),
         my_tz=str(session.get("tz") or "UTC"),
     )
     db().rollback()
@@ -97,14 +94,13 @@ def sv_complaint(complaint_id: int) -> ResponseReturnValue:
 @signed_in(SUPERVISOR)
 def sv_complaint_status(complaint_id: int) -> ResponseReturnValue:
     """Move the complaint on (investigating, closed) with a note."""
-    form = {"status": request.form.get("status", ""), "note": request.form.get("note", "").strip()}
+    form = forms.read("status", "note")
     errors = {}
     if form["status"] not in (ComplaintStatus.INVESTIGATING.value, ComplaintStatus.CLOSED.value):
         errors["status"] = "Choose where the complaint goes: investigating or closed."
     if not form["note"]:
         errors["note"] = "Write a note: what was found or done."
-    elif len(form["note"]) > NOTE_MAX:
-        errors["note"] = f"At most {NOTE_MAX} characters ({len(form['note'])} now)."
+    forms.too_long(form, errors, {"note": NOTE_MAX})
     if errors:
         return _complaint_page(complaint_id, 422, form=form, errors=errors)
     back = url_for("web.sv_complaint", complaint_id=complaint_id)
@@ -116,8 +112,6 @@ def sv_complaint_status(complaint_id: int) -> ResponseReturnValue:
             db(), actor(), complaint_id, form["status"], form["note"], settings=current_app.config
         )
         message = f"Complaint #{complaint_id} is {form['status']} now."
-        once.done(key, back, message)
-        db().commit()
     except NotFound:
         once.give_back(key)
         once.not_found("complaint")
@@ -126,12 +120,9 @@ def sv_complaint_status(complaint_id: int) -> ResponseReturnValue:
         return _complaint_page(complaint_id, 409, form=form, problem=f"Nothing was saved: {exc.message}.")
     except Invalid as exc:
         once.give_back(key)
-        errors = {name: "; ".join(messages) for name, messages in exc.fields.items()} or {
-            "status": exc.message
-        }
+        errors = forms.field_errors(exc, "status")
         return _complaint_page(complaint_id, 422, form=form, errors=errors)
-    flash(message, "success")
-    return redirect(back, 303)
+    return forms.saved(key, back, message)
 
 
 def _unassigned_page(
@@ -185,8 +176,6 @@ def sv_assign(order_id: int) -> ResponseReturnValue:
         )
         assert order.provider is not None
         message = f"Order #{order_id} assigned to {order.provider.name}."
-        once.done(key, back, message)
-        db().commit()
     except NotFound:
         once.give_back(key)
         once.not_found("order")
@@ -199,8 +188,7 @@ def sv_assign(order_id: int) -> ResponseReturnValue:
         once.give_back(key)
         words = "; ".join("; ".join(m) for m in exc.fields.values()) or exc.message
         return _unassigned_page(422, form=form, errors={"provider": words[:1].upper() + words[1:] + "."})
-    flash(message, "success")
-    return redirect(back, 303)
+    return forms.saved(key, back, message)
 
 
 @bp.get("/supervise/notices")

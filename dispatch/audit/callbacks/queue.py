@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, defaultload, lazyload
 
 from dispatch.audit import scheduling, trail
 from dispatch.audit.callbacks.answers import CustomerAnswer, _human_attempt, _resolve, record_answer
@@ -20,6 +21,7 @@ from dispatch.models import (
     City,
     ContactAttempt,
     Customer,
+    ScorecardDay,
     User,
     Verdict,
     WorkOrder,
@@ -48,19 +50,24 @@ class QueueItem:
 def provider_contradiction_rates(
     session: Session, settings: Mapping[str, Any], now: datetime
 ) -> dict[int, tuple[int, int]]:
-    """{provider id: (contradicted, decided)} over the risk window (decided = confirmed + contradicted)."""
-    since = now - timedelta(days=int(settings["CALLBACK_RISK_WINDOW_DAYS"]))
-    contradicted = func.sum(case((Callback.verdict == Verdict.CONTRADICTED, 1), else_=0))
+    """{provider id: (contradicted, decided)} over the risk window (decided = confirmed + contradicted).
+
+    Read from the scorecards' daily counters (kept in each verdict's own transaction), whose days
+    are the cities' local days: the window starts on the local day CALLBACK_RISK_WINDOW_DAYS ago.
+    Summing verdicts from the callbacks themselves scanned every verdict of the window on each
+    Next and each refresh of the live list (330 ms with 1,000,000 orders stored).
+    """
+    since = (now - timedelta(days=int(settings["CALLBACK_RISK_WINDOW_DAYS"]))).date()
     rows = session.execute(
-        select(Callback.provider_id, contradicted, func.count())
-        .where(
-            Callback.provider_id.is_not(None),
-            Callback.resolved_at >= since,
-            Callback.verdict.in_([Verdict.CONFIRMED, Verdict.CONTRADICTED]),
+        select(
+            ScorecardDay.provider_id,
+            func.sum(ScorecardDay.contradicted),
+            func.sum(ScorecardDay.confirmed + ScorecardDay.contradicted),
         )
-        .group_by(Callback.provider_id)
+        .where(ScorecardDay.day >= since)
+        .group_by(ScorecardDay.provider_id)
     ).all()
-    return {pid: (int(bad or 0), int(total)) for pid, bad, total in rows}
+    return {pid: (int(bad or 0), int(total or 0)) for pid, bad, total in rows if total}
 
 
 @dataclass
@@ -350,7 +357,8 @@ def not_reached(
     now: datetime | None = None,
 ) -> Callback:
     """The lease holder did not get an answer, and says why (NOT_REACHED_REASONS); with
-    `call_later`, `call_at` (timezone-aware) is when the customer asked to be called."""
+    `call_later`, `call_at` is when the customer asked to be called (without a time zone: on the
+    customer's wall clock)."""
     settings = _cfg(settings)
     now = now or utcnow()
     if reason not in NOT_REACHED_REASONS:
@@ -359,7 +367,8 @@ def not_reached(
         if call_at is None:
             raise Invalid.field("call_at", "is required when the customer asked to be called later")
         if call_at.tzinfo is None:
-            raise Invalid.field("call_at", "needs a time zone")
+            held = _held_by(_lock(session, callback_id), actor, callback_id, now)
+            call_at = call_at.replace(tzinfo=ZoneInfo(_tz(held)))
         if call_at <= now:
             raise Invalid.field("call_at", "must be in the future")
         if call_at > now + timedelta(days=CALL_LATER_MAX_DAYS):
@@ -470,6 +479,9 @@ class Board:
     next_due_at: datetime | None  # the earliest callback not due yet
 
 
+_BOARD_SKIPS = (WorkOrder.unit, WorkOrder.city, WorkOrder.product_line, WorkOrder.provider)
+
+
 def team_board(
     session: Session,
     actor: Actor,
@@ -491,6 +503,10 @@ def team_board(
             .outerjoin(User, User.id == Callback.lease_holder_id)
             .where(where)
             .order_by(*order)
+            # A line of the list shows the callback, its provider and its customer's city: not the
+            # unit, model, lines and cities an order joins on its own (with 150 live leases the
+            # ORM built 11 objects a line, the console's slowest part at 1,000,000 orders).
+            .options(*(defaultload(Callback.work_order).lazyload(rel) for rel in _BOARD_SKIPS))
         )
         found = session.execute(query.limit(n) if n else query).unique()
         out = []

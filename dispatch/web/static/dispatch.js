@@ -19,6 +19,24 @@
     // A form sent back with errors: the first field to fix gets the focus (and is scrolled to).
     var invalid = document.querySelector(".invalid input:not([type=hidden]), .invalid select, .invalid textarea");
     if (invalid) invalid.focus();
+    // A field shown only for one choice of a radio group (data-shown-for="outcome=not_completed"):
+    // the close form asks why only when the job was not completed.
+    document.querySelectorAll("[data-shown-for]").forEach(function (field) {
+      var rule = field.getAttribute("data-shown-for").split("=");
+      var form = field.closest("form");
+      function follow() {
+        var chosen = form.querySelector("input[name='" + rule[0] + "']:checked");
+        var wanted = !chosen || chosen.value === rule[1];
+        field.hidden = !wanted;
+        field.querySelectorAll("select, input, textarea").forEach(function (el) {
+          el.disabled = !wanted;
+        });
+      }
+      form.querySelectorAll("input[name='" + rule[0] + "']").forEach(function (radio) {
+        radio.addEventListener("change", follow);
+      });
+      follow();
+    });
   });
 
   function typing(el) {
