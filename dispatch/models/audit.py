@@ -166,7 +166,7 @@ class ContactAttempt(Base):
     status: Mapped[str] = mapped_column(String(24), default="started")
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     to_number: Mapped[str] = mapped_column(String(20))
-    agent_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    agent_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     placed_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
