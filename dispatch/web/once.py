@@ -22,6 +22,11 @@ def claim(fields: dict[str, Any], back_to: str) -> tuple[str | None, ResponseRet
     if not form_key or len(form_key) > 64:
         return None, None
     key = f"web-form:{form_key}"
+    # The page has read (the signed-in person, the order) in the request's transaction; end it
+    # before the key is claimed in a transaction of its own. Nothing is written before the claim,
+    # and on SQLite a transaction holds the database's write lock from its start (BEGIN
+    # IMMEDIATE): the claim would wait on its own request until the busy timeout.
+    db().rollback()
     try:
         replay = idempotency.claim(
             sessions(),
