@@ -125,9 +125,9 @@ def test_each_change_is_told_at_once_and_ahead_of_the_visit_and_a_later_booking_
     assert texts(standin)[4:] == [f"Dispatch: Order #{order_id} cancelled: no visit."]
     with session_factory() as session:
         told = session.scalars(
-            select(AuditEvent.data).where(
-                AuditEvent.action == "provider_notified", AuditEvent.entity_id == order_id
-            )
+            select(AuditEvent.data)
+            .where(AuditEvent.action == "provider_notified", AuditEvent.entity_id == order_id)
+            .order_by(AuditEvent.seq)
         ).all()
     assert [e["type"].split(".")[1] for e in told] == [
         "routed",

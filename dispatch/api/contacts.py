@@ -8,7 +8,7 @@ from flask.views import MethodView
 from dispatch import outreach
 from dispatch.api.context import actor, db
 from dispatch.api.parsing import Blueprint
-from dispatch.api.schemas import ContactLineOut, ContactQuery, PersonRequestDoneIn, PersonRequestOut
+from dispatch.api.schemas import ContactLineOut, ContactQuery, NoQuery, PersonRequestDoneIn, PersonRequestOut
 from dispatch.api.security import IDEMPOTENCY_HEADER, requires, writes
 from dispatch.models import Role
 
@@ -33,8 +33,9 @@ class Contacts(MethodView):
 @blp.route("/hotline/requests")
 class Requests(MethodView):
     @requires(*HOTLINE)
+    @blp.arguments(NoQuery, location="query")
     @blp.response(200, PersonRequestOut(many=True))
-    def get(self):
+    def get(self, _query):
         """What customers asked of a person (another time), and texts to check, oldest first."""
         return outreach.requests.open_requests(db())
 
