@@ -466,6 +466,8 @@ def not_home_chart(rows: list[Any], link: Any) -> dict[str, Any]:
         "claims_href": [link(r.provider.code, "not_home_claims") for r in shown],
         "contradicted_href": [link(r.provider.code, "not_home_contradicted") for r in shown],
     }
+
+
 def escalation(reason: str | None) -> str:
     """Why the robot handed the callback to a person, in words."""
     return ESCALATIONS.get(reason or "", reason or "")
