@@ -163,3 +163,12 @@ def standin():
     server = TwilioStandIn().start()
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (`scripts/test` runs two processes, `--dist loadgroup`), the tests that
+    start processes (marked slow) go to one group: one process runs them one after another, so
+    two of them never compete for the machine's cores while the other process takes the rest."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("processes"))
