@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import stat
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,7 +91,12 @@ def _stop(proc: Proc, sig: int, *, group: bool) -> dict[int, str]:
         os.killpg(proc.pid, sig)
     else:
         os.kill(proc.pid, sig)
-    proc.popen.wait(60)
+    # scripts/run gives each of its four children up to 15 s to finish its work before it kills
+    # it (end_group): 60 s at worst, and then some.
+    try:
+        proc.popen.wait(90)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"scripts/run did not stop within 90 s:\n{proc.output()[-4000:]}") from None
     return children
 
 
